@@ -1,0 +1,413 @@
+// Temporal activities: each wraps one Podman operation and is safe to run again after a crash or
+// a retry. Workflows call them through proxyActivities<PodmanActivities>().
+import { Context } from '@temporalio/activity';
+import type Docker from 'dockerode';
+import { access, constants } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { LABEL, toContainerRequest, type JobContext } from '../common/convert.js';
+import { DrmaaError, invalidState, jobNotExists } from '../common/errors.js';
+import { isEndState, type JobState } from '../common/states.js';
+import { parseJobTemplate, type JobInfo, type JobTemplateInput } from '../common/template.js';
+import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
+import { isNotFound, podmanMessage, statusOf, toDrmaaError } from './podman.js';
+import {
+  attachStdin,
+  containerEvents,
+  feedStdin,
+  readLogs,
+  writeOutputFiles,
+  type ContainerEvent,
+  type JobOutput,
+} from './streams.js';
+
+export type { JobOutput } from './streams.js';
+
+export interface PodmanActivityOptions {
+  docker: Docker;
+  /** Never pull: a missing image is an error (the Go tracker's DisableImagePull, made to work). */
+  disableImagePull?: boolean;
+  /** Bytes of stdout and of stderr a job result carries (the files get everything). */
+  logLimitBytes?: number;
+}
+
+export interface SubmitJobInput extends JobContext {
+  template: JobTemplateInput;
+}
+
+/** A job's container: by the ID the workflow remembers, or found by the job ID label. */
+export interface ContainerRef {
+  jobId: string;
+  containerId?: string;
+}
+
+export interface JobStatus {
+  state: JobState;
+  subState: string;
+  info?: JobInfo;
+}
+
+export interface JobResult extends JobStatus {
+  output?: JobOutput;
+}
+
+export interface SessionJob {
+  jobId: string;
+  containerId: string;
+  state: JobState;
+  subState: string;
+}
+
+const DEFAULT_LOG_LIMIT = 1024 * 1024;
+/** `rm` is honoured by removing the container once its result is collected, not by Podman's auto-remove:
+ * a container that removes itself while the worker is down takes the job's exit status with it. */
+const RM_LABEL = 'podman-tracker.rm';
+/** How long an exited container under a restart policy has to come back before its exit is final. */
+const RESTART_GRACE_MS = 3000;
+
+export function createActivities(opts: PodmanActivityOptions) {
+  const docker = opts.docker;
+  const logLimit = opts.logLimitBytes ?? DEFAULT_LOG_LIMIT;
+  let hostName: Promise<string> | undefined;
+  const podmanHost = () =>
+    (hostName ??= docker.info().then(
+      (i: { Name?: string }) => i.Name ?? 'podman',
+      () => {
+        hostName = undefined;
+        return 'podman';
+      },
+    ));
+
+  async function findContainer(jobId: string): Promise<Docker.ContainerInfo | undefined> {
+    try {
+      const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL.job}=${jobId}`] } });
+      return list[0];
+    } catch (err) {
+      throw toDrmaaError(err, 'Internal', `listing the container of job ${jobId}`);
+    }
+  }
+
+  /** Inspects the job's container; undefined when there is none. */
+  async function inspect(ref: ContainerRef): Promise<Docker.ContainerInspectInfo | undefined> {
+    const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
+    if (!id) return undefined;
+    try {
+      return await docker.getContainer(id).inspect();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw toDrmaaError(err, 'Internal', `inspecting the container of job ${ref.jobId}`);
+    }
+  }
+
+  async function mustInspect(ref: ContainerRef): Promise<Docker.ContainerInspectInfo> {
+    const c = await inspect(ref);
+    if (!c) throw jobNotExists(ref.jobId);
+    return c;
+  }
+
+  async function status(c: Docker.ContainerInspectInfo | undefined): Promise<JobStatus> {
+    if (!c) return { state: 'undetermined', subState: 'containerNotFound' };
+    return { ...jobStateOf(c), info: jobInfoOf(c, await podmanHost()) };
+  }
+
+  async function ensureImage(image: string): Promise<void> {
+    try {
+      await docker.getImage(image).inspect();
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `looking up image ${image}`);
+    }
+    if (opts.disableImagePull) {
+      throw new DrmaaError('InvalidArgument', `image ${image} is not present on the Podman host and image pulls are disabled`);
+    }
+    let stream: Readable;
+    try {
+      stream = (await docker.pull(image)) as Readable;
+    } catch (err) {
+      throw toDrmaaError(err, 'InvalidArgument', `pulling image ${image}`);
+    }
+    // A pull reports its failure inside a 200 response, as a progress event with an error.
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (err: Error | null, events: Array<{ error?: string }>) => {
+        const failed = err?.message ?? events.find((e) => e.error)?.error;
+        if (failed) reject(new DrmaaError('InvalidArgument', `pulling image ${image}: ${failed}`));
+        else resolve();
+      }),
+    );
+  }
+
+  async function nameInUse(name: string): Promise<boolean> {
+    try {
+      await docker.getContainer(name).inspect();
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw toDrmaaError(err, 'Internal', `looking up container name ${name}`);
+    }
+  }
+
+  async function removeQuietly(id: string): Promise<void> {
+    await docker
+      .getContainer(id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
+  }
+
+  return {
+    /**
+     * Creates the job's container and starts it. A retry finds the container an earlier attempt
+     * created (by its job label) and only starts it if it has not started yet. Bad input is
+     * refused before any container exists; a container that cannot start is removed.
+     */
+    async createAndStartContainer(input: SubmitJobInput): Promise<{ containerId: string; name: string }> {
+      const template = parseJobTemplate(input.template);
+      const req = toContainerRequest(template, input);
+      if (req.inputPath) {
+        await access(req.inputPath, constants.R_OK).catch(() => {
+          throw new DrmaaError('InvalidArgument', `inputPath ${req.inputPath} cannot be read on the worker's host`);
+        });
+      }
+      if (template.extension?.extensionList?.rm && req.create.HostConfig?.AutoRemove) {
+        req.create.HostConfig.AutoRemove = false;
+        req.create.Labels = { ...req.create.Labels, [RM_LABEL]: 'true' };
+      }
+
+      let existing = await findContainer(input.jobId);
+      if (!existing) {
+        await ensureImage(req.create.Image!);
+        const name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
+        try {
+          const created = await docker.createContainer({ ...req.create, name });
+          existing = { Id: created.id, Names: [name], State: 'created' } as Docker.ContainerInfo;
+        } catch (err) {
+          // A lost race with our own earlier attempt (same derived name) is not an error.
+          if (statusOf(err) === 409) existing = await findContainer(input.jobId);
+          if (!existing) throw toDrmaaError(err, 'InvalidArgument', `creating the container of job ${input.jobId}`);
+        }
+      }
+      const containerId = existing.Id;
+      const name = (existing.Names?.[0] ?? '').replace(/^\//, '');
+      if (existing.State !== 'created') return { containerId, name }; // started by an earlier attempt
+
+      const container = docker.getContainer(containerId);
+      try {
+        const stdin = req.inputPath ? await attachStdin(docker, containerId) : undefined;
+        await container.start();
+        if (stdin && req.inputPath) await feedStdin(stdin, req.inputPath);
+      } catch (err) {
+        const failure = toDrmaaError(err, startFailureKind(err), `starting the container of job ${input.jobId}`);
+        // Podman refused the container (bad command, port taken...): leave nothing behind.
+        if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);
+        throw failure;
+      }
+      return { containerId, name };
+    },
+
+    /** The job's state, sub-state and JobInfo as Podman sees them; `undetermined` when it has no container. */
+    async inspectJob(ref: ContainerRef): Promise<JobStatus> {
+      return status(await inspect(ref));
+    },
+
+    async pauseJob(ref: ContainerRef): Promise<void> {
+      const c = await mustInspect(ref);
+      if (c.State.Paused) return;
+      try {
+        await docker.getContainer(c.Id).pause();
+      } catch (err) {
+        const msg = podmanMessage(err);
+        if (/rootless/i.test(msg) && /cgroup/i.test(msg)) {
+          throw new DrmaaError('UnsupportedOperation', `suspend: Podman cannot pause rootless containers on cgroups v1 (${msg})`);
+        }
+        throw toDrmaaError(err, 'InvalidState', `suspending job ${ref.jobId}`);
+      }
+    },
+
+    async unpauseJob(ref: ContainerRef): Promise<void> {
+      const c = await mustInspect(ref);
+      if (!c.State.Paused) return;
+      try {
+        await docker.getContainer(c.Id).unpause();
+      } catch (err) {
+        throw toDrmaaError(err, 'InvalidState', `resuming job ${ref.jobId}`);
+      }
+    },
+
+    /** Sends a signal (SIGKILL by default). A container that has already ended is left as it is. */
+    async killJob(ref: ContainerRef, signal = 'SIGKILL'): Promise<void> {
+      const c = await mustInspect(ref);
+      if (!c.State.Running && !c.State.Paused) return;
+      try {
+        await docker.getContainer(c.Id).kill({ signal });
+        // A frozen process cannot act on a signal: thaw it so the signal lands.
+        if (c.State.Paused) await docker.getContainer(c.Id).unpause().catch(() => undefined);
+      } catch (err) {
+        const after = await inspect({ ...ref, containerId: c.Id });
+        if (after && !after.State.Running && !after.State.Paused) return; // it ended meanwhile
+        throw toDrmaaError(err, 'InvalidArgument', `sending ${signal} to job ${ref.jobId}`);
+      }
+    },
+
+    /** Removes the container and its anonymous volumes; only once the job has ended. */
+    async removeJob(ref: ContainerRef): Promise<void> {
+      const c = await inspect(ref);
+      if (!c) return; // already gone: a retried removal
+      const { state } = jobStateOf(c);
+      if (!isEndState(state)) throw invalidState(`job ${ref.jobId} is ${state}; only done or failed jobs can be deleted`);
+      try {
+        await docker.getContainer(c.Id).remove({ v: true });
+      } catch (err) {
+        if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `removing the container of job ${ref.jobId}`);
+      }
+    },
+
+    /** The Podman host's image names: DRMAA2 job categories. */
+    async listImages(): Promise<string[]> {
+      try {
+        const images = await docker.listImages();
+        const names = images.flatMap((i) => i.RepoTags ?? []).filter((t) => t && !t.startsWith('<none>'));
+        return [...new Set(names)].sort();
+      } catch (err) {
+        throw toDrmaaError(err, 'Internal', 'listing images');
+      }
+    },
+
+    /** Every container of a session, in every state. */
+    async listSessionJobs(session: string): Promise<SessionJob[]> {
+      let list: Docker.ContainerInfo[];
+      try {
+        list = await docker.listContainers({ all: true, filters: { label: [`${LABEL.session}=${session}`] } });
+      } catch (err) {
+        throw toDrmaaError(err, 'Internal', `listing the containers of session ${session}`);
+      }
+      const host = await podmanHost();
+      const jobs = await Promise.all(
+        list.map(async (c) => {
+          const full = await inspect({ jobId: c.Labels[LABEL.job] ?? c.Id, containerId: c.Id });
+          if (!full) return undefined;
+          return { jobId: c.Labels[LABEL.job] ?? c.Id, containerId: c.Id, ...jobStateOf(full), host };
+        }),
+      );
+      return jobs.filter((j) => j !== undefined).map(({ host: _h, ...j }) => j);
+    },
+
+    /** The job's stdout and stderr, apart, each bounded. */
+    async jobLogs(ref: ContainerRef, limitBytes = logLimit): Promise<JobOutput> {
+      const c = await mustInspect(ref);
+      try {
+        return await readLogs(docker, c.Id, limitBytes);
+      } catch (err) {
+        throw toDrmaaError(err, 'Internal', `reading the logs of job ${ref.jobId}`);
+      }
+    },
+
+    /**
+     * Waits for the container to exit, on Podman's event stream (never by polling inspect),
+     * heartbeating meanwhile; returns at once if it has already exited. A restart policy that
+     * brings the container back keeps the wait going. Cancellation ends the wait immediately.
+     */
+    async waitForExit(ref: ContainerRef): Promise<JobStatus> {
+      const ctx = Context.current();
+      const first = await inspect(ref);
+      if (!first || isEndState(jobStateOf(first).state)) return status(first);
+      const id = first.Id;
+
+      return await new Promise<JobStatus>((resolve, reject) => {
+        let stream: Readable | undefined;
+        let settled = false;
+        let restartGrace: NodeJS.Timeout | undefined;
+        const heartbeatMs = Math.max(1000, Math.min(10_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
+        const beat = setInterval(() => ctx.heartbeat(), heartbeatMs);
+        const settle = (fn: () => void) => {
+          if (settled) return;
+          settled = true;
+          clearInterval(beat);
+          clearTimeout(restartGrace);
+          ctx.cancellationSignal.removeEventListener('abort', onAbort);
+          stream?.destroy();
+          fn();
+        };
+        const onAbort = () => settle(() => reject(ctx.cancellationSignal.reason ?? new Error('cancelled')));
+        ctx.cancellationSignal.addEventListener('abort', onAbort);
+
+        const check = async (event?: ContainerEvent) => {
+          const c = await inspect({ ...ref, containerId: id });
+          if (!c) {
+            // Gone (removed by someone else): the die event still carries the exit code.
+            const code = event?.Actor?.Attributes?.containerExitCode;
+            if (code === undefined) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
+            const exitStatus = Number(code);
+            return settle(() =>
+              resolve({ state: exitStatus === 0 ? 'done' : 'failed', subState: 'containerRemoved', info: undefined }),
+            );
+          }
+          const s = await status(c);
+          if (!isEndState(s.state)) return;
+          // An exit under a restart policy is followed by a start; one stopped by the user is not.
+          if (event && willRestart(c)) {
+            clearTimeout(restartGrace);
+            restartGrace = setTimeout(() => check().catch(fail), RESTART_GRACE_MS);
+            return;
+          }
+          settle(() => resolve(s));
+        };
+        const fail = (err: unknown) =>
+          settle(() => reject(toDrmaaError(err, 'DrmCommunication', `waiting for job ${ref.jobId}`)));
+
+        containerEvents(docker, id, (e) => {
+          if (e.Action === 'start' || e.Action === 'restart') clearTimeout(restartGrace);
+          if (e.Action === 'die' || e.Action === 'died' || e.Action === 'remove') check(e).catch(fail);
+        })
+          .then((s) => {
+            stream = s;
+            if (settled) {
+              s.destroy();
+              return;
+            }
+            // The stream ends only when Podman's service goes away: retry, and resubscribe then.
+            s.on('end', () =>
+              fail(new DrmaaError('DrmCommunication', `Podman's event stream ended`, { retryable: true })),
+            );
+            s.on('error', fail);
+            // Subscribed: now look once more, so an exit between the first look and here is not missed.
+            return check();
+          })
+          .catch(fail);
+      });
+    },
+
+    /**
+     * Collects an ended job's result: its JobInfo, its bounded output, and its output files on the
+     * worker's host; then removes the container if the template asked for `rm`.
+     */
+    async collectResult(ref: ContainerRef, files: { outputPath?: string; errorPath?: string; joinFiles?: boolean } = {}): Promise<JobResult> {
+      const c = await inspect(ref);
+      if (!c) return { state: 'undetermined', subState: 'containerNotFound' };
+      const s = await status(c);
+      if (!isEndState(s.state)) throw invalidState(`job ${ref.jobId} is ${s.state}, not ended`);
+      let output: JobOutput;
+      try {
+        await writeOutputFiles(docker, c.Id, files);
+        output = await readLogs(docker, c.Id, logLimit);
+      } catch (err) {
+        throw toDrmaaError(err, 'Internal', `collecting the output of job ${ref.jobId}`);
+      }
+      if (c.Config.Labels?.[RM_LABEL] === 'true') {
+        await docker
+          .getContainer(c.Id)
+          .remove({ v: true })
+          .catch((err: unknown) => {
+            if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `removing the container of job ${ref.jobId}`);
+          });
+      }
+      return { ...s, output };
+    },
+  };
+}
+
+/** Podman's words for a container that cannot start, sorted into what the caller can act on. */
+function startFailureKind(err: unknown): 'OutOfResource' | 'InvalidArgument' {
+  return /address already in use|port is already allocated|bind: /i.test(podmanMessage(err))
+    ? 'OutOfResource'
+    : 'InvalidArgument';
+}
+
+export type PodmanActivities = ReturnType<typeof createActivities>;

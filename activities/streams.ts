@@ -1,0 +1,177 @@
+// Streams to and from a container: stdin from a host file, stdout/stderr demultiplexed (bounded
+// in memory, or whole into host files), and the container's events.
+import http from 'node:http';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import type { Socket } from 'node:net';
+import type Docker from 'dockerode';
+
+/** The modem's connection settings, which dockerode's typings keep private. */
+interface ModemSettings {
+  socketPath?: string;
+  host?: string;
+  port?: number | string;
+  agent?: http.Agent;
+  demuxStream(stream: Readable, stdout: Writable, stderr: Writable): void;
+  dial(options: object, callback: (err: Error | null, stream: Readable) => void): void;
+}
+
+function modemOf(docker: Docker): ModemSettings {
+  return docker.modem as unknown as ModemSettings;
+}
+
+/**
+ * Opens a hijacked attach to the container's stdin. dockerode's attach sends its options as a JSON
+ * body, which Podman passes on as stdin, and sends no headers until the first write; so this
+ * speaks the upgrade itself over the modem's own transport.
+ */
+export function attachStdin(docker: Docker, containerId: string): Promise<Socket> {
+  const m = modemOf(docker);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      ...(m.socketPath ? { socketPath: m.socketPath } : { host: m.host, port: m.port }),
+      agent: m.agent,
+      method: 'POST',
+      path: `/containers/${encodeURIComponent(containerId)}/attach?stream=1&stdin=1&stdout=0&stderr=0`,
+      headers: { Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Length': 0 },
+    });
+    req.on('upgrade', (_res, socket) => resolve(socket as Socket));
+    req.on('response', (res) => {
+      res.resume();
+      reject(Object.assign(new Error(`attach refused with HTTP ${res.statusCode}`), { statusCode: res.statusCode }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Feeds a host file to an attached stdin and closes it, so the job sees end of input. */
+export async function feedStdin(socket: Socket, path: string): Promise<void> {
+  try {
+    await pipeline(createReadStream(path), socket);
+  } catch (err) {
+    // The job may exit without reading all of its input: that is its business, not an error.
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE' && (err as NodeJS.ErrnoException).code !== 'ECONNRESET') {
+      throw err;
+    }
+  }
+}
+
+function rawLogs(docker: Docker, containerId: string, stdout: boolean, stderr: boolean): Promise<Readable> {
+  return new Promise((resolve, reject) =>
+    modemOf(docker).dial(
+      {
+        path: `/containers/${encodeURIComponent(containerId)}/logs?`,
+        method: 'GET',
+        isStream: true,
+        statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+        options: { stdout, stderr, follow: false },
+      },
+      (err, stream) => (err ? reject(err) : resolve(stream)),
+    ),
+  );
+}
+
+/** Collects at most `limit` bytes and counts the rest. */
+class BoundedSink extends Writable {
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  dropped = 0;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    const room = this.limit - this.kept;
+    if (room > 0) {
+      const part = chunk.subarray(0, room);
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+    this.dropped += Math.max(0, chunk.length - Math.max(room, 0));
+    done();
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+export interface JobOutput {
+  stdout: string;
+  stderr: string;
+  /** Bytes left out of each stream once the limit was reached. */
+  stdoutTruncated: number;
+  stderrTruncated: number;
+}
+
+/** The job's stdout and stderr, apart, each bounded to `limit` bytes (the head is kept). */
+export async function readLogs(docker: Docker, containerId: string, limit: number): Promise<JobOutput> {
+  const stream = await rawLogs(docker, containerId, true, true);
+  const out = new BoundedSink(limit);
+  const err = new BoundedSink(limit);
+  modemOf(docker).demuxStream(stream, out, err);
+  await finished(stream);
+  return { stdout: out.text(), stderr: err.text(), stdoutTruncated: out.dropped, stderrTruncated: err.dropped };
+}
+
+/**
+ * Writes the job's output to host files: stdout to `outputPath`, stderr to `errorPath`, or both
+ * to `outputPath` in their original order when joined. Rewrites whole files, so a retry is harmless.
+ */
+export async function writeOutputFiles(
+  docker: Docker,
+  containerId: string,
+  files: { outputPath?: string; errorPath?: string; joinFiles?: boolean },
+): Promise<void> {
+  const outPath = files.outputPath;
+  const errPath = files.joinFiles ? files.outputPath : files.errorPath;
+  if (!outPath && !errPath) return;
+  const open = async (path: string) => {
+    await mkdir(dirname(path), { recursive: true });
+    return createWriteStream(path);
+  };
+  const out = outPath ? await open(outPath) : null;
+  const err = errPath === outPath ? out : errPath ? await open(errPath) : null;
+  const discard = () => new Writable({ write: (_c, _e, done) => done() });
+  const stream = await rawLogs(docker, containerId, out !== null, err !== null);
+  modemOf(docker).demuxStream(stream, out ?? discard(), err ?? discard());
+  await finished(stream);
+  await Promise.all([...new Set([out, err])].filter((s) => s !== null).map((s) => closeStream(s)));
+}
+
+function closeStream(s: Writable): Promise<void> {
+  return new Promise((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())));
+}
+
+export interface ContainerEvent {
+  Action: string;
+  id: string;
+  Actor?: { Attributes?: Record<string, string> };
+}
+
+/**
+ * Subscribes to one container's events. Podman 4.3 names the die filter "died" where Docker says
+ * "die", so this filters by container only and leaves the choice of actions to the caller.
+ */
+export async function containerEvents(
+  docker: Docker,
+  containerId: string,
+  onEvent: (e: ContainerEvent) => void,
+): Promise<Readable> {
+  const stream = (await docker.getEvents({
+    filters: JSON.stringify({ container: [containerId], type: ['container'] }),
+  })) as unknown as Readable;
+  let buffered = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (line) onEvent(JSON.parse(line) as ContainerEvent);
+    }
+  });
+  return stream;
+}

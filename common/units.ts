@@ -1,0 +1,12 @@
+import { invalidArgument } from './errors.js';
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** Sizes as Podman's CLI writes them: `67108864`, `512m`, `1g`, `64kb` (binary units). */
+export function parseBytes(value: string, field: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(value.trim());
+  if (!m) throw invalidArgument(`${field}: "${value}" is not a size such as 512m or 1g`);
+  const bytes = Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
+  if (bytes <= 0) throw invalidArgument(`${field}: "${value}" must be larger than zero`);
+  return bytes;
+}

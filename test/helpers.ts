@@ -1,0 +1,115 @@
+// What the integration tests need from the stack that `scripts/stack up` started. A missing
+// variable fails the test run: the suite never passes by skipping what it could not reach.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type Docker from 'dockerode';
+import { connect } from '../activities/podman.js';
+import { createActivities, type PodmanActivities } from '../activities/index.js';
+import { LABEL } from '../common/convert.js';
+
+const run = promisify(execFile);
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through \`make test\` (or eval "$(scripts/stack env)")`);
+  return value;
+}
+
+export const stack = {
+  get containerHost() {
+    return requireEnv('CONTAINER_HOST');
+  },
+  get testImage() {
+    return requireEnv('PODMAN_TRACKER_TEST_IMAGE');
+  },
+  get pullImage() {
+    return requireEnv('PODMAN_TRACKER_PULL_IMAGE');
+  },
+};
+
+export function podmanClient(): Docker {
+  return connect(stack.containerHost);
+}
+
+/** Podman's own CLI, as a remote client of the stack's service: the independent view of what exists. */
+export async function podman(...args: string[]): Promise<string> {
+  const { stdout } = await run('podman', ['--remote', '--url', stack.containerHost, ...args], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+export async function podmanInspect(nameOrId: string): Promise<PodmanInspect> {
+  const [c] = JSON.parse(await podman('container', 'inspect', nameOrId)) as PodmanInspect[];
+  if (!c) throw new Error(`podman inspect ${nameOrId} returned nothing`);
+  return c;
+}
+
+/** The parts of `podman container inspect` the tests read. */
+export interface PodmanInspect {
+  Id: string;
+  Name: string;
+  State: { Status: string; ExitCode: number; Running: boolean; Paused: boolean };
+  Config: {
+    Hostname: string;
+    User: string;
+    Env: string[];
+    Cmd: string[] | null;
+    Entrypoint: string | string[] | null;
+    WorkingDir: string;
+    Labels: Record<string, string>;
+    Tty: boolean;
+    OpenStdin: boolean;
+    StopSignal: string;
+  };
+  HostConfig: Record<string, unknown> & {
+    Binds: string[] | null;
+    PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> | null;
+    Privileged: boolean;
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
+    IpcMode: string;
+    UTSMode: string;
+    PidMode: string;
+    NetworkMode: string;
+    AutoRemove: boolean;
+    ShmSize: number;
+    Ulimits: Array<{ Name: string; Soft: number; Hard: number }> | null;
+    Memory: number;
+    MemoryReservation: number;
+    NanoCpus: number;
+    PidsLimit: number;
+  };
+}
+
+/** Containers of a session, as Podman lists them (all states). */
+export async function sessionContainers(session: string): Promise<string[]> {
+  const out = await podman('ps', '-a', '--filter', `label=${LABEL.session}=${session}`, '--format', '{{.ID}}');
+  return out.split('\n').filter(Boolean);
+}
+
+export async function removeSession(session: string): Promise<void> {
+  const ids = await sessionContainers(session);
+  if (ids.length) await podman('rm', '-f', '-v', ...ids);
+}
+
+export function uniqueSession(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Runs activities inside a real activity context (heartbeats, cancellation), as a worker would. */
+export class ActivityHarness {
+  readonly acts: PodmanActivities;
+  constructor(options: { disableImagePull?: boolean; logLimitBytes?: number } = {}) {
+    this.acts = createActivities({ docker: podmanClient(), ...options });
+  }
+  run<K extends keyof PodmanActivities>(
+    name: K,
+    ...args: Parameters<PodmanActivities[K]>
+  ): Promise<Awaited<ReturnType<PodmanActivities[K]>>> {
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
+    const fn = this.acts[name] as (...a: Parameters<PodmanActivities[K]>) => Promise<Awaited<ReturnType<PodmanActivities[K]>>>;
+    return env.run(fn, ...args);
+  }
+}

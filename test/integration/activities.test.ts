@@ -1,0 +1,238 @@
+// The Podman activities against a real Podman API service: the Go tracker's own cases, retries,
+// output and input, control, and listing.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DrmaaError } from '../../common/errors.js';
+import type { JobTemplateInput } from '../../common/template.js';
+import { ActivityHarness, podman, podmanInspect, removeSession, sessionContainers, stack, uniqueSession } from '../helpers.js';
+
+const session = uniqueSession('activities');
+const h = new ActivityHarness();
+let seq = 0;
+
+function submit(template: Partial<JobTemplateInput>, jobId = `job-${++seq}`) {
+  return h
+    .run('createAndStartContainer', {
+      jobId,
+      session,
+      owner: 'tester',
+      submissionMachine: 'test-host',
+      template: { jobCategory: stack.testImage, ...template },
+    })
+    .then((r) => ({ ...r, jobId }));
+}
+
+afterAll(() => removeSession(session));
+
+describe('the Go tracker cases', () => {
+  it('runs a sleep job, lists it, terminates it to failed and deletes it', async () => {
+    const job = await submit({ remoteCommand: 'sleep', args: ['100'] });
+    expect((await h.run('inspectJob', job)).state).toBe('running');
+    const listed = await h.run('listSessionJobs', session);
+    expect(listed.find((j) => j.jobId === job.jobId)?.state).toBe('running');
+
+    await expect(h.run('removeJob', job)).rejects.toMatchObject({ type: 'InvalidState' });
+    await h.run('killJob', job);
+    const ended = await h.run('waitForExit', job);
+    expect(ended.state).toBe('failed');
+    expect(ended.info?.terminationSignal).toBe('SIGKILL');
+    expect(ended.info?.exitStatus).toBe(137);
+
+    await h.run('removeJob', job);
+    expect((await h.run('inspectJob', job)).state).toBe('undetermined');
+    expect((await h.run('listSessionJobs', session)).map((j) => j.jobId)).not.toContain(job.jobId);
+    await h.run('removeJob', job); // a retried delete is harmless
+  });
+
+  it('ends done for sleep 1, with sane times', async () => {
+    const job = await submit({ remoteCommand: 'sleep', args: ['1'] });
+    const s = await h.run('waitForExit', job);
+    expect(s.state).toBe('done');
+    expect(s.info?.exitStatus).toBe(0);
+    expect(s.info?.terminationSignal).toBeUndefined();
+    const { submissionTime, dispatchTime, finishTime, wallclockTime } = s.info!;
+    expect(Date.parse(submissionTime!)).toBeLessThanOrEqual(Date.parse(dispatchTime!));
+    expect(Date.parse(dispatchTime!)).toBeLessThan(Date.parse(finishTime!));
+    expect(wallclockTime).toBeGreaterThanOrEqual(900);
+    expect(wallclockTime).toBeLessThan(10_000);
+    expect(s.info?.jobOwner).toBe('tester');
+    expect(s.info?.submissionMachine).toBe('test-host');
+    expect(s.info?.allocatedMachines?.[0]).toBeTruthy();
+    expect(s.info?.extension?.extensionList.image).toBe(stack.testImage);
+    expect(JSON.parse(s.info!.extension!.extensionList.command!)).toEqual(['sleep', '1']);
+  });
+
+  it('ends failed with exit status 1 for sh -c "exit 1"', async () => {
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'exit 1'] });
+    const s = await h.run('waitForExit', job);
+    expect(s).toMatchObject({ state: 'failed', info: { exitStatus: 1 } });
+    expect(s.info?.terminationSignal).toBeUndefined();
+  });
+
+  it('writes exactly two echoed lines into the output file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pt-out-'));
+    const outputPath = join(dir, 'out.txt');
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'echo hello; echo world'], outputPath });
+    await h.run('waitForExit', job);
+    await h.run('collectResult', job, { outputPath });
+    expect(await readFile(outputPath, 'utf8')).toBe('hello\nworld\n');
+  });
+
+  it('a short wait on a running job times out and leaves it running', async () => {
+    const job = await submit({ remoteCommand: 'sleep', args: ['100'] });
+    const { MockActivityEnvironment } = await import('@temporalio/testing');
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
+    const waiting = env.run(h.acts.waitForExit, job);
+    await new Promise((r) => setTimeout(r, 500));
+    env.cancel('CANCELLED'); // what a timed-out wait does to the activity
+    await expect(waiting).rejects.toBeDefined();
+    expect((await h.run('inspectJob', job)).state).toBe('running');
+    await h.run('killJob', job);
+  });
+});
+
+describe('retries and idempotence', () => {
+  it('create-and-start twice with one job ID leaves one container', async () => {
+    const a = await submit({ remoteCommand: 'sleep', args: ['30'] }, 'same-job');
+    const b = await submit({ remoteCommand: 'sleep', args: ['30'] }, 'same-job');
+    expect(b.containerId).toBe(a.containerId);
+    const all = await sessionContainers(session);
+    const mine = await Promise.all(all.map((id) => podmanInspect(id)));
+    expect(mine.filter((c) => c.Config.Labels['podman-tracker.job'] === 'same-job')).toHaveLength(1);
+    await h.run('killJob', a);
+    await h.run('killJob', a); // killing an ended job is harmless
+  });
+});
+
+describe('streams', () => {
+  it('keeps stdout and stderr apart, with their own line endings', async () => {
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'printf "a\\r\\nb\\n"; printf "e1\\n" >&2; exit 3'] });
+    await h.run('waitForExit', job);
+    const r = await h.run('collectResult', job);
+    expect(r.output).toMatchObject({ stdout: 'a\r\nb\n', stderr: 'e1\n' });
+    expect((await podmanInspect(job.containerId)).Config.Tty).toBe(false);
+  });
+
+  it('writes stdout and stderr to separate files, or both to one when joined', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pt-files-'));
+    const cmd = { remoteCommand: 'sh', args: ['-c', 'echo o1; echo e1 >&2; echo o2'] };
+    const apart = await submit({ ...cmd, outputPath: join(dir, 'o'), errorPath: join(dir, 'e') });
+    await h.run('waitForExit', apart);
+    await h.run('collectResult', apart, { outputPath: join(dir, 'o'), errorPath: join(dir, 'e') });
+    expect(await readFile(join(dir, 'o'), 'utf8')).toBe('o1\no2\n');
+    expect(await readFile(join(dir, 'e'), 'utf8')).toBe('e1\n');
+
+    const joined = await submit({ ...cmd, outputPath: join(dir, 'j'), joinFiles: true });
+    await h.run('waitForExit', joined);
+    await h.run('collectResult', joined, { outputPath: join(dir, 'j'), joinFiles: true });
+    expect((await readFile(join(dir, 'j'), 'utf8')).split('\n').sort()).toEqual(['', 'e1', 'o1', 'o2']);
+  });
+
+  it('feeds inputPath to the job as its stdin', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pt-in-'));
+    const inputPath = join(dir, 'in.txt');
+    await writeFile(inputPath, 'one\ntwo\nthree\n');
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'cat; echo end'], inputPath });
+    await h.run('waitForExit', job);
+    const r = await h.run('collectResult', job);
+    expect(r.output?.stdout.trim().split('\n').map((l) => l.trim())).toEqual(['one', 'two', 'three', 'end']);
+  });
+
+  it('bounds the output a result carries', async () => {
+    const small = new ActivityHarness({ logLimitBytes: 100 });
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'yes x | head -c 5000'] });
+    await h.run('waitForExit', job);
+    const r = await small.run('collectResult', job);
+    expect(r.output?.stdout).toHaveLength(100);
+    expect(r.output?.stdoutTruncated).toBe(4900);
+    const logs = await h.run('jobLogs', job, 10);
+    expect(logs).toMatchObject({ stdout: 'x\nx\nx\nx\nx\n', stdoutTruncated: 4990, stderr: '' });
+  });
+
+  it('removes an rm job once its result is collected', async () => {
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'echo bye; exit 4'], extension: { extensionList: { rm: 'TRUE' } } });
+    const ended = await h.run('waitForExit', job);
+    expect(ended).toMatchObject({ state: 'failed', info: { exitStatus: 4 } });
+    const r = await h.run('collectResult', job);
+    expect(r.output?.stdout).toBe('bye\n');
+    expect(await sessionContainers(session)).not.toContain(job.containerId.slice(0, 12));
+    expect((await h.run('inspectJob', job)).state).toBe('undetermined');
+  });
+});
+
+describe('job control', () => {
+  it('suspends, resumes and terminates a job', async () => {
+    const job = await submit({ remoteCommand: 'sleep', args: ['100'] });
+    await h.run('pauseJob', job);
+    expect((await h.run('inspectJob', job)).state).toBe('suspended');
+    expect((await podmanInspect(job.containerId)).State.Paused).toBe(true);
+    await h.run('pauseJob', job); // again: harmless
+    await h.run('unpauseJob', job);
+    expect((await h.run('inspectJob', job)).state).toBe('running');
+    await h.run('pauseJob', job);
+    await h.run('killJob', job); // terminate works on a suspended job too
+    const s = await h.run('waitForExit', job);
+    expect(s).toMatchObject({ state: 'failed', info: { terminationSignal: 'SIGKILL' } });
+  });
+
+  it('delivers the signal it is given', async () => {
+    const job = await submit({
+      remoteCommand: 'sh',
+      args: ['-c', 'trap "echo got TERM; exit 0" TERM; while :; do sleep 0.1; done'],
+    });
+    await new Promise((r) => setTimeout(r, 300)); // let the shell set its trap
+    await h.run('killJob', job, 'SIGTERM');
+    const s = await h.run('waitForExit', job);
+    expect(s).toMatchObject({ state: 'done', info: { exitStatus: 0 } });
+    expect((await h.run('jobLogs', job)).stdout).toBe('got TERM\n');
+  });
+
+  it('reports a restarting container as running/restarting', async () => {
+    const job = await submit({
+      remoteCommand: 'sh',
+      args: ['-c', 'sleep 0.3; exit 1'],
+      extension: { extensionList: { restart: 'always' } },
+    });
+    const seen = new Set<string>();
+    for (let i = 0; i < 40 && !seen.has('running/restarting'); i++) {
+      const s = await h.run('inspectJob', job);
+      seen.add(`${s.state}/${s.subState}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen).toContain('running/restarting');
+    await h.run('killJob', job);
+    // Killed by the user, it stays down: the wait ends instead of expecting another restart.
+    expect((await h.run('waitForExit', job)).state).toBe('failed');
+  });
+
+  it('waits through the restarts of a restart policy to the final exit', async () => {
+    const job = await submit({
+      remoteCommand: 'sh',
+      args: ['-c', 'sleep 0.2; exit 2'],
+      extension: { extensionList: { restart: 'on-failure:2' } },
+    });
+    const s = await h.run('waitForExit', job);
+    expect(s).toMatchObject({ state: 'failed', info: { exitStatus: 2 } });
+    expect((await podmanInspect(job.containerId)).State.Status).toBe('exited');
+    const inspect = JSON.parse(await podman('container', 'inspect', '--format', '{{json .RestartCount}}', job.containerId));
+    expect(inspect).toBe(2);
+  });
+
+  it('errors on control of a job without a container', async () => {
+    const ghost = { jobId: 'no-such-job' };
+    for (const action of ['pauseJob', 'unpauseJob', 'killJob', 'jobLogs'] as const) {
+      const err = await h.run(action, ghost).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DrmaaError);
+      expect((err as DrmaaError).kind).toBe('JobNotExists');
+    }
+    expect((await h.run('inspectJob', ghost)).state).toBe('undetermined');
+  });
+});
+
+describe('categories', () => {
+  it('lists the local images', async () => {
+    expect(await h.run('listImages')).toContain(stack.testImage);
+  });
+});
