@@ -55,7 +55,10 @@ export function parseConnectionUri(uri: string): PodmanConnection {
  * The connection to use when none is given: CONTAINER_HOST, then the user's socket, then the
  * rootful one -- the first socket that exists, else the first candidate.
  */
-export function defaultConnectionUri(env: NodeJS.ProcessEnv = process.env, exists = existsSync): string {
+export function defaultConnectionUri(
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (path: string) => boolean = existsSync,
+): string {
   if (env.CONTAINER_HOST) return env.CONTAINER_HOST;
   const candidates = [
     ...(env.XDG_RUNTIME_DIR ? [`${env.XDG_RUNTIME_DIR}/podman/podman.sock`] : []),
