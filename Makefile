@@ -1,0 +1,51 @@
+# podman-tracker: `make test` and `make demo` work from a fresh clone on a fresh Debian machine.
+SHELL := /bin/bash
+STACK := scripts/stack
+.DEFAULT_GOAL := help
+
+.PHONY: help deps build lint typecheck unit test demo stack-up stack-down bench clean
+
+help:
+	@echo "make demo   start the local stack and run a job end to end"
+	@echo "make test   install what is missing, start the stack, lint, typecheck, run every test, stop the stack"
+	@echo "make build  compile TypeScript into dist/"
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+deps: node_modules
+
+build: node_modules
+	npx tsc -p tsconfig.build.json
+
+lint: node_modules
+	npx eslint .
+	npx prettier --check .
+
+typecheck: node_modules
+	npx tsc -p tsconfig.json --noEmit
+
+unit: node_modules
+	npx vitest run test/unit
+
+# Starts the stack, runs everything against it, and stops it again whatever the outcome.
+test:
+	$(STACK) up
+	@set -o pipefail; eval "$$($(STACK) env)"; \
+	  $(MAKE) --no-print-directory lint typecheck && npx vitest run; rc=$$?; \
+	  $(STACK) down; exit $$rc
+
+demo:
+	$(STACK) up
+	$(MAKE) --no-print-directory build
+	@eval "$$($(STACK) env)"; node dist/scripts/demo.js
+
+stack-up:
+	$(STACK) up
+
+stack-down:
+	$(STACK) down
+
+clean:
+	rm -rf dist

@@ -1,0 +1,114 @@
+// The job workflow on a real Temporal dev server and a real Podman: lifecycle, control by update,
+// timed waits, and results.
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PodmanTracker } from '../../client/tracker.js';
+import { DrmaaError } from '../../common/errors.js';
+import { createWorker } from '../../worker/worker.js';
+import { podmanInspect, removeSession, requireEnv, sessionContainers, stack, uniqueSession } from '../helpers.js';
+
+const session = uniqueSession('wf');
+const taskQueue = `test-${session}`;
+let worker: Worker;
+let running: Promise<void>;
+let connection: Connection;
+let tracker: PodmanTracker;
+
+beforeAll(async () => {
+  const address = requireEnv('TEMPORAL_ADDRESS');
+  const native = await NativeConnection.connect({ address });
+  worker = await createWorker(
+    { podmanUri: stack.containerHost, temporalAddress: address, namespace: 'default', taskQueue, disableImagePull: false, shutdownGraceMs: 1000 },
+    native,
+  ); // prettier-ignore
+  running = worker.run();
+  connection = await Connection.connect({ address });
+  tracker = new PodmanTracker({ client: new Client({ connection }), session, taskQueue });
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await connection?.close();
+  await removeSession(session);
+});
+
+const image = () => stack.testImage;
+
+describe('job workflow', () => {
+  it('runs a job to done and returns its JobInfo and output', async () => {
+    const id = await tracker.addJob({ jobCategory: image(), remoteCommand: 'sh', args: ['-c', 'echo out; echo err >&2'] });
+    const r = await tracker.result(id);
+    expect(r.info).toMatchObject({ id, state: 'done', exitStatus: 0 });
+    expect(r).toMatchObject({ stdout: 'out\n', stderr: 'err\n' });
+    expect(await tracker.jobState(id)).toEqual({ state: 'done', subState: '' });
+    expect((await tracker.jobTemplate(id)).args).toEqual(['-c', 'echo out; echo err >&2']);
+  });
+
+  it('refuses a bad template before anything starts', async () => {
+    const err = await tracker.addJob({ jobCategory: image(), candidateMachines: ['a', 'b'] }).catch((e: unknown) => e);
+    expect((err as DrmaaError).kind).toBe('InvalidArgument');
+  });
+
+  it('suspends, resumes and terminates by update; wrong pairs are InvalidState', async () => {
+    const id = await tracker.addJob({ jobCategory: image(), remoteCommand: 'sleep', args: ['100'] });
+    await tracker.wait(id, 30_000, ['running']);
+    const resume = await tracker.jobControl(id, 'resume').catch((e: unknown) => e);
+    expect(resume).toMatchObject({ kind: 'InvalidState', message: expect.stringMatching(/cannot resume .* it is running/) });
+    expect(await tracker.jobControl(id, 'suspend')).toEqual({ state: 'suspended', subState: '' });
+    const info = await tracker.jobInfo(id);
+    expect((await podmanInspect(info.extension?.extensionList.containerId ?? `podman-tracker-${id}`)).State.Paused).toBe(true);
+    expect(await tracker.jobControl(id, 'resume')).toMatchObject({ state: 'running' });
+    const bogus = await tracker.jobControl(id, 'explode' as 'suspend').catch((e: unknown) => e);
+    expect((bogus as DrmaaError).kind).toBe('InvalidArgument');
+    await tracker.jobControl(id, 'terminate');
+    const r = await tracker.result(id);
+    expect(r.info).toMatchObject({ state: 'failed', subState: 'terminated', exitStatus: 137, terminationSignal: 'SIGKILL' });
+  });
+
+  it('holds and releases a job submitted on hold; terminating a queued job creates no container', async () => {
+    const held = await tracker.addJob({ jobCategory: image(), remoteCommand: 'true', submitAsHold: true });
+    expect(await tracker.jobState(held)).toEqual({ state: 'queuedHeld', subState: '' });
+    expect(await tracker.jobControl(held, 'release')).toMatchObject({ state: 'queued' });
+    expect((await tracker.result(held)).info.state).toBe('done');
+
+    const never = await tracker.addJob({ jobCategory: image(), remoteCommand: 'true', submitAsHold: true });
+    await tracker.jobControl(never, 'terminate');
+    expect((await tracker.result(never)).info).toMatchObject({ state: 'failed', subState: 'terminated' });
+    const containers = await Promise.all((await sessionContainers(session)).map((c) => podmanInspect(c)));
+    expect(containers.map((c) => c.Config.Labels['podman-tracker.job'])).not.toContain(never);
+  });
+
+  it('waits: an immediate match, a later match, and a timeout that leaves the job running', async () => {
+    const id = await tracker.addJob({ jobCategory: image(), remoteCommand: 'sleep', args: ['3'] });
+    await expect(tracker.wait(id, 0, ['queued', 'running'])).resolves.toMatchObject({});
+    const timeout = await tracker.wait(id, 200, ['done']).catch((e: unknown) => e);
+    expect((timeout as DrmaaError).kind).toBe('Timeout');
+    expect((await tracker.jobState(id)).state).toBe('running');
+    await expect(tracker.wait(id, 30_000)).resolves.toEqual({ state: 'done', subState: '' });
+    await expect(tracker.wait(id, 0, ['done'])).resolves.toEqual({ state: 'done', subState: '' });
+  });
+
+  it('ends a job at its deadline', async () => {
+    const id = await tracker.addJob({
+      jobCategory: image(),
+      remoteCommand: 'sleep',
+      args: ['100'],
+      deadlineTime: new Date(Date.now() + 2500).toISOString(),
+    });
+    const r = await tracker.result(id);
+    expect(r.info).toMatchObject({ state: 'failed', subState: 'deadline', terminationSignal: 'SIGKILL' });
+  });
+
+  it('a job that cannot start ends failed with the reason', async () => {
+    const id = await tracker.addJob({ jobCategory: image(), remoteCommand: '/no/such/binary' });
+    const r = await tracker.result(id);
+    expect(r.info).toMatchObject({ state: 'failed', subState: 'startFailed', annotation: expect.stringMatching(/^InvalidArgument: /) });
+  });
+
+  it('unknown job IDs are JobNotExists', async () => {
+    const err = await tracker.jobState(`${session}.nope`).catch((e: unknown) => e);
+    expect((err as DrmaaError).kind).toBe('JobNotExists');
+  });
+});
