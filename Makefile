@@ -17,7 +17,7 @@ node_modules: package.json package-lock.json
 deps: node_modules
 
 build: node_modules
-	npx tsc -p tsconfig.build.json
+	npm run build
 
 lint: node_modules
 	npx eslint .

@@ -20,9 +20,19 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto'], message: 'No I/O in workflows.' },
-            { group: ['zod', 'dockerode', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'], message: 'Not allowed in workflow code.' },
-            { group: ['../activities/*', '../common/template.js', '../common/convert.js'], allowTypeImports: true, message: 'Workflows may import only types from here.' },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto'],
+              message: 'No I/O in workflows.',
+            },
+            {
+              group: ['zod', 'dockerode', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'],
+              message: 'Not allowed in workflow code.',
+            },
+            {
+              group: ['../activities/*', '../common/template.js', '../common/convert.js'],
+              allowTypeImports: true,
+              message: 'Workflows may import only types from here.',
+            },
           ],
         },
       ],

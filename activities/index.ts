@@ -28,6 +28,8 @@ export interface PodmanActivityOptions {
   disableImagePull?: boolean;
   /** Bytes of stdout and of stderr a job result carries (the files get everything). */
   logLimitBytes?: number;
+  /** The name of this Podman host, as jobs' queueName and the worker's host task queue know it. */
+  hostName?: string;
 }
 
 export interface SubmitJobInput extends JobContext {
@@ -38,6 +40,13 @@ export interface SubmitJobInput extends JobContext {
 export interface ContainerRef {
   jobId: string;
   containerId?: string;
+}
+
+export interface StartedContainer {
+  containerId: string;
+  name: string;
+  /** The Podman host that holds the container: later activities of the job go to its worker. */
+  host: string;
 }
 
 export interface JobStatus {
@@ -69,13 +78,15 @@ export function createActivities(opts: PodmanActivityOptions) {
   const logLimit = opts.logLimitBytes ?? DEFAULT_LOG_LIMIT;
   let hostName: Promise<string> | undefined;
   const podmanHost = () =>
-    (hostName ??= docker.info().then(
-      (i: { Name?: string }) => i.Name ?? 'podman',
-      () => {
-        hostName = undefined;
-        return 'podman';
-      },
-    ));
+    (hostName ??= opts.hostName
+      ? Promise.resolve(opts.hostName)
+      : docker.info().then(
+          (i: { Name?: string }) => i.Name ?? 'podman',
+          () => {
+            hostName = undefined;
+            return 'podman';
+          },
+        ));
 
   async function findContainer(jobId: string): Promise<Docker.ContainerInfo | undefined> {
     try {
@@ -117,7 +128,10 @@ export function createActivities(opts: PodmanActivityOptions) {
       if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `looking up image ${image}`);
     }
     if (opts.disableImagePull) {
-      throw new DrmaaError('InvalidArgument', `image ${image} is not present on the Podman host and image pulls are disabled`);
+      throw new DrmaaError(
+        'InvalidArgument',
+        `image ${image} is not present on the Podman host and image pulls are disabled`,
+      );
     }
     let stream: Readable;
     try {
@@ -158,7 +172,7 @@ export function createActivities(opts: PodmanActivityOptions) {
      * created (by its job label) and only starts it if it has not started yet. Bad input is
      * refused before any container exists; a container that cannot start is removed.
      */
-    async createAndStartContainer(input: SubmitJobInput): Promise<{ containerId: string; name: string }> {
+    async createAndStartContainer(input: SubmitJobInput): Promise<StartedContainer> {
       const template = parseJobTemplate(input.template);
       const req = toContainerRequest(template, input);
       if (req.inputPath) {
@@ -186,7 +200,8 @@ export function createActivities(opts: PodmanActivityOptions) {
       }
       const containerId = existing.Id;
       const name = (existing.Names?.[0] ?? '').replace(/^\//, '');
-      if (existing.State !== 'created') return { containerId, name }; // started by an earlier attempt
+      const host = await podmanHost();
+      if (existing.State !== 'created') return { containerId, name, host }; // started by an earlier attempt
 
       const container = docker.getContainer(containerId);
       try {
@@ -199,7 +214,7 @@ export function createActivities(opts: PodmanActivityOptions) {
         if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);
         throw failure;
       }
-      return { containerId, name };
+      return { containerId, name, host };
     },
 
     /** The job's state, sub-state and JobInfo as Podman sees them; `undetermined` when it has no container. */
@@ -215,7 +230,10 @@ export function createActivities(opts: PodmanActivityOptions) {
       } catch (err) {
         const msg = podmanMessage(err);
         if (/rootless/i.test(msg) && /cgroup/i.test(msg)) {
-          throw new DrmaaError('UnsupportedOperation', `suspend: Podman cannot pause rootless containers on cgroups v1 (${msg})`);
+          throw new DrmaaError(
+            'UnsupportedOperation',
+            `suspend: Podman cannot pause rootless containers on cgroups v1 (${msg})`,
+          );
         }
         throw toDrmaaError(err, 'InvalidState', `suspending job ${ref.jobId}`);
       }
@@ -238,7 +256,11 @@ export function createActivities(opts: PodmanActivityOptions) {
       try {
         await docker.getContainer(c.Id).kill({ signal });
         // A frozen process cannot act on a signal: thaw it so the signal lands.
-        if (c.State.Paused) await docker.getContainer(c.Id).unpause().catch(() => undefined);
+        if (c.State.Paused)
+          await docker
+            .getContainer(c.Id)
+            .unpause()
+            .catch(() => undefined);
       } catch (err) {
         const after = await inspect({ ...ref, containerId: c.Id });
         if (after && !after.State.Running && !after.State.Paused) return; // it ended meanwhile
@@ -251,7 +273,8 @@ export function createActivities(opts: PodmanActivityOptions) {
       const c = await inspect(ref);
       if (!c) return; // already gone: a retried removal
       const { state } = jobStateOf(c);
-      if (!isEndState(state)) throw invalidState(`job ${ref.jobId} is ${state}; only done or failed jobs can be deleted`);
+      if (!isEndState(state))
+        throw invalidState(`job ${ref.jobId} is ${state}; only done or failed jobs can be deleted`);
       try {
         await docker.getContainer(c.Id).remove({ v: true });
       } catch (err) {
@@ -333,7 +356,8 @@ export function createActivities(opts: PodmanActivityOptions) {
           if (!c) {
             // Gone (removed by someone else): the die event still carries the exit code.
             const code = event?.Actor?.Attributes?.containerExitCode;
-            if (code === undefined) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
+            if (code === undefined)
+              return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
             const exitStatus = Number(code);
             return settle(() =>
               resolve({ state: exitStatus === 0 ? 'done' : 'failed', subState: 'containerRemoved', info: undefined }),
@@ -378,7 +402,10 @@ export function createActivities(opts: PodmanActivityOptions) {
      * Collects an ended job's result: its JobInfo, its bounded output, and its output files on the
      * worker's host; then removes the container if the template asked for `rm`.
      */
-    async collectResult(ref: ContainerRef, files: { outputPath?: string; errorPath?: string; joinFiles?: boolean } = {}): Promise<JobResult> {
+    async collectResult(
+      ref: ContainerRef,
+      files: { outputPath?: string; errorPath?: string; joinFiles?: boolean } = {},
+    ): Promise<JobResult> {
       const c = await inspect(ref);
       if (!c) return { state: 'undetermined', subState: 'containerNotFound' };
       const s = await status(c);

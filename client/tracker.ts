@@ -1,28 +1,41 @@
-// The DRMAA2 JobTracker over the Temporal client: one job, one workflow, its ID the job ID.
+// The DRMAA2 JobTracker over the Temporal client. A job is a workflow whose ID is the job ID
+// (`<session>.<uuid>`); an array job's tasks are `<array job ID>.<task number>`.
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { toContainerRequest } from '../common/convert.js';
 import { DrmaaError, jobNotExists } from '../common/errors.js';
-import type { JobControlAction, JobState } from '../common/states.js';
+import { isEndState, type JobControlAction, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplate, type JobTemplateInput } from '../common/template.js';
+import { arrayJobWorkflow, validateArray, type ArrayJobResult } from '../workflows/array.js';
+import { listJobCategoriesWorkflow } from '../workflows/categories.js';
 import {
+  arrayInfoQuery,
   jobControlUpdate,
   jobInfoQuery,
   jobStateQuery,
   jobTemplateQuery,
-  jobWorkflow,
+  queuedTaskControlUpdate,
+  queuedTaskStateQuery,
+  taskJobId,
+  taskNumbers,
   waitUpdate,
+  type ArrayJobInfo,
   type JobStatusView,
-  type JobWorkflowResult,
-} from '../workflows/job.js';
+} from '../workflows/definitions.js';
+import { deleteJobWorkflow, deletedJobId } from '../workflows/delete.js';
+import { jobWorkflow, type JobWorkflowResult } from '../workflows/job.js';
 
 export interface PodmanTrackerOptions {
   client: Client;
+  /** The job session: jobs are listed, and their IDs scoped, by it. */
   session?: string;
   taskQueue?: string;
 }
+
+const SESSION_NAME = /^[A-Za-z0-9_-]+$/;
+const TASK_ID = /^(.+)\.(-?\d+)$/;
 
 /** Host paths in a template are the submitter's: make them absolute where they were written. */
 function absolutePaths(t: JobTemplate, cwd = process.cwd()): JobTemplate {
@@ -38,6 +51,8 @@ function absolutePaths(t: JobTemplate, cwd = process.cwd()): JobTemplate {
   };
 }
 
+type AnyHandle = WorkflowHandle;
+
 export class PodmanTracker {
   readonly session: string;
   readonly taskQueue: string;
@@ -47,71 +62,231 @@ export class PodmanTracker {
     this.client = opts.client;
     this.session = opts.session ?? 'default';
     this.taskQueue = opts.taskQueue ?? 'podman-tracker';
+    if (!SESSION_NAME.test(this.session)) {
+      throw new DrmaaError(
+        'InvalidArgument',
+        `session name "${this.session}" may hold only letters, digits, '_' and '-'`,
+      );
+    }
   }
 
-  /** Validates the template (nothing starts when it is bad) and starts the job's workflow. */
-  async addJob(input: JobTemplateInput): Promise<string> {
+  private submission(input: JobTemplateInput, id: string) {
     const template = absolutePaths(parseJobTemplate(input));
+    toContainerRequest(template, { jobId: id, session: this.session }); // the worker's own checks, before anything starts
+    return {
+      session: this.session,
+      template,
+      owner: userInfo().username,
+      submissionMachine: hostname(),
+      submissionTime: new Date().toISOString(),
+    };
+  }
+
+  /** Validates the template (nothing starts when it is bad) and starts the job. */
+  async addJob(input: JobTemplateInput): Promise<string> {
     const jobId = `${this.session}.${randomUUID()}`;
-    toContainerRequest(template, { jobId, session: this.session }); // the same checks the worker makes
     await this.client.workflow.start(jobWorkflow, {
       workflowId: jobId,
       taskQueue: this.taskQueue,
-      args: [
-        {
-          jobId,
-          session: this.session,
-          template,
-          owner: userInfo().username,
-          submissionMachine: hostname(),
-          submissionTime: new Date().toISOString(),
-        },
-      ],
+      args: [{ jobId, ...this.submission(input, jobId) }],
     });
     return jobId;
   }
 
-  private handle(jobId: string): WorkflowHandle<typeof jobWorkflow> {
-    return this.client.workflow.getHandle<typeof jobWorkflow>(jobId);
+  /** Starts tasks begin..end by step, each with TASK_ID set; maxParallel 0 means no limit of the caller's. */
+  async addArrayJob(input: JobTemplateInput, begin: number, end: number, step = 1, maxParallel = 0): Promise<string> {
+    validateArray(begin, end, step, maxParallel);
+    const arrayJobId = `${this.session}.${randomUUID()}`;
+    await this.client.workflow.start(arrayJobWorkflow, {
+      workflowId: arrayJobId,
+      taskQueue: this.taskQueue,
+      args: [{ arrayJobId, begin, end, step, maxParallel, ...this.submission(input, taskJobId(arrayJobId, begin)) }],
+    });
+    return arrayJobId;
   }
 
-  private async call<T>(jobId: string, fn: (h: WorkflowHandle<typeof jobWorkflow>) => Promise<T>): Promise<T> {
+  /** The session's jobs, finished ones included until deleted; an array job stands for all its tasks. */
+  async listJobs(): Promise<string[]> {
+    const prefix = `${this.session}.`;
+    const deleted = new Set<string>();
+    for await (const w of this.client.workflow.list({
+      query: `WorkflowType = 'deleteJobWorkflow' AND WorkflowId STARTS_WITH '${deletedJobId(prefix)}'`,
+    })) {
+      deleted.add(w.workflowId.slice(deletedJobId('').length));
+    }
+    const ids = new Set<string>();
+    for await (const w of this.client.workflow.list({
+      query: `WorkflowType IN ('jobWorkflow', 'arrayJobWorkflow') AND WorkflowId STARTS_WITH '${prefix}'`,
+    })) {
+      if (w.type === 'arrayJobWorkflow') for (const t of await this.listArrayJobs(w.workflowId)) ids.add(t);
+      else ids.add(w.workflowId);
+    }
+    return [...ids].filter((id) => !deleted.has(id)).sort();
+  }
+
+  /** Every task's job ID at once, queued ones included. */
+  async listArrayJobs(arrayJobId: string): Promise<string[]> {
+    const a = await this.arrayInfo(arrayJobId);
+    return taskNumbers(a.begin, a.end, a.step).map((t) => taskJobId(arrayJobId, t));
+  }
+
+  arrayInfo(arrayJobId: string): Promise<ArrayJobInfo> {
+    return this.call(arrayJobId, (h) => h.query(arrayInfoQuery));
+  }
+
+  jobState(jobId: string): Promise<JobStatusView> {
+    return this.read(
+      jobId,
+      (h) => h.query(jobStateQuery),
+      (a, t) => a.query(queuedTaskStateQuery, t),
+    );
+  }
+
+  async jobInfo(jobId: string): Promise<JobInfo> {
+    return this.read(
+      jobId,
+      (h) => h.query(jobInfoQuery),
+      async (a, t) => {
+        const s = await a.query(queuedTaskStateQuery, t);
+        return s && { id: jobId, ...s };
+      },
+    );
+  }
+
+  jobTemplate(jobId: string): Promise<JobTemplate> {
+    return this.read(
+      jobId,
+      (h) => h.query(jobTemplateQuery),
+      async (a, t) => {
+        const s = await a.query(queuedTaskStateQuery, t);
+        if (!s) return null;
+        const template = await a.query(jobTemplateQuery);
+        return { ...template, jobEnvironment: { ...template.jobEnvironment, TASK_ID: String(t) } };
+      },
+    );
+  }
+
+  /** suspend, resume, hold, release or terminate; on an array job, every task that accepts it. */
+  async jobControl(jobId: string, action: JobControlAction): Promise<JobStatusView> {
+    const direct = () =>
+      this.call(jobId, async (h) => {
+        try {
+          return await h.executeUpdate(jobControlUpdate, { args: [action] });
+        } catch (err) {
+          throw await this.endedInstead(h, err, `cannot ${action} job ${jobId}`);
+        }
+      });
+    const task = TASK_ID.exec(jobId);
+    if (!task || (await this.exists(jobId))) return direct();
+    // A task still queued in its array job: the array job controls it, unless it has just started.
+    const answer = await this.call(task[1]!, (a) =>
+      a.executeUpdate(queuedTaskControlUpdate, { args: [Number(task[2]), action] }),
+    );
+    return answer === 'started' ? direct() : answer;
+  }
+
+  /** Waits for one of the states (default: an end state); timeoutMs 0 checks once, null waits for ever. */
+  async wait(
+    jobId: string,
+    timeoutMs: number | null = null,
+    states: JobState[] = ['done', 'failed'],
+  ): Promise<JobStatusView> {
+    const now = await this.jobState(jobId);
+    if (states.includes(now.state)) return now;
+    if (isEndState(now.state)) {
+      throw new DrmaaError('InvalidState', `job ${jobId} ended ${now.state}; it cannot reach ${states.join(' or ')}`);
+    }
+    if (timeoutMs === 0) throw new DrmaaError('Timeout', `job ${jobId} is ${now.state}, not ${states.join(' or ')}`);
+    const task = TASK_ID.exec(jobId);
+    if (task && !(await this.exists(jobId))) {
+      // Queued in its array job: wait there until it starts, then on the task itself.
+      const started = Date.now();
+      await this.call(task[1]!, (a) =>
+        a.executeUpdate(waitUpdate, { args: [['running', 'done', 'failed'], timeoutMs] }),
+      ).catch(() => undefined);
+      const rest = timeoutMs === null ? null : Math.max(0, timeoutMs - (Date.now() - started));
+      if (!(await this.exists(jobId))) return this.wait(jobId, rest === 0 ? 0 : rest, states);
+      return this.wait(jobId, rest, states);
+    }
+    return this.call(jobId, (h) => h.executeUpdate(waitUpdate, { args: [states, timeoutMs] }));
+  }
+
+  /** Removes an ended job's container; the job leaves the session's list, its history stays in Temporal. */
+  async deleteJob(jobId: string): Promise<void> {
+    const { state } = await this.jobState(jobId);
+    if (!isEndState(state))
+      throw new DrmaaError('InvalidState', `job ${jobId} is ${state}; only done or failed jobs can be deleted`);
+    const info = await this.jobInfo(jobId);
     try {
-      return await fn(this.handle(jobId));
+      await this.client.workflow.execute(deleteJobWorkflow, {
+        workflowId: deletedJobId(jobId),
+        taskQueue: this.taskQueue,
+        args: [{ jobId, containerId: info.extension?.extensionList.containerId, host: info.allocatedMachines?.[0] }],
+      });
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') throw jobNotExists(jobId);
+      throw DrmaaError.find(err) ?? err;
+    }
+  }
+
+  /** The image names on a Podman host (any worker's when none is named). */
+  listJobCategories(host?: string): Promise<string[]> {
+    return this.client.workflow.execute(listJobCategoriesWorkflow, {
+      workflowId: `categories-${randomUUID()}`,
+      taskQueue: this.taskQueue,
+      args: [host],
+    });
+  }
+
+  /** The job's final JobInfo and output, once it has ended. */
+  result(jobId: string): Promise<JobWorkflowResult> {
+    return this.call(jobId, (h) => h.result() as Promise<JobWorkflowResult>);
+  }
+
+  arrayResult(arrayJobId: string): Promise<ArrayJobResult> {
+    return this.call(arrayJobId, (h) => h.result() as Promise<ArrayJobResult>);
+  }
+
+  private async exists(jobId: string): Promise<boolean> {
+    try {
+      await this.client.workflow.getHandle(jobId).describe();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw DrmaaError.find(err) ?? err;
+    }
+  }
+
+  /** A job read from its own workflow, or (a task still queued) from its array job's. */
+  private async read<T>(
+    jobId: string,
+    own: (h: AnyHandle) => Promise<T>,
+    queued: (array: AnyHandle, task: number) => Promise<T | null>,
+  ): Promise<T> {
+    try {
+      return await this.call(jobId, own);
+    } catch (err) {
+      const task = TASK_ID.exec(jobId);
+      if (!(err instanceof DrmaaError) || err.kind !== 'JobNotExists' || !task) throw err;
+      const answer = await this.call(task[1]!, (a) => queued(a, Number(task[2]))).catch(() => null);
+      if (answer === null) throw err;
+      return answer;
+    }
+  }
+
+  private async call<T>(jobId: string, fn: (h: AnyHandle) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.client.workflow.getHandle(jobId));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw jobNotExists(jobId);
       throw DrmaaError.find(err) ?? err;
     }
   }
 
-  jobState(jobId: string): Promise<JobStatusView> {
-    return this.call(jobId, (h) => h.query(jobStateQuery));
-  }
-
-  jobInfo(jobId: string): Promise<JobInfo> {
-    return this.call(jobId, (h) => h.query(jobInfoQuery));
-  }
-
-  jobTemplate(jobId: string): Promise<JobTemplate> {
-    return this.call(jobId, (h) => h.query(jobTemplateQuery));
-  }
-
-  jobControl(jobId: string, action: JobControlAction): Promise<JobStatusView> {
-    return this.call(jobId, (h) => h.executeUpdate(jobControlUpdate, { args: [action] }));
-  }
-
-  /** Waits for one of the states (default: an end state); `timeoutMs` 0 checks once. */
-  wait(jobId: string, timeoutMs: number | null = null, states: JobState[] = ['done', 'failed']): Promise<JobStatusView> {
-    return this.call(jobId, async (h) => {
-      const now = await h.query(jobStateQuery);
-      if (states.includes(now.state)) return now;
-      if (timeoutMs === 0) throw new DrmaaError('Timeout', `job ${jobId} is ${now.state}, not ${states.join(' or ')}`);
-      return h.executeUpdate(waitUpdate, { args: [states, timeoutMs] });
-    });
-  }
-
-  /** The job's final JobInfo and output, once it has ended. */
-  result(jobId: string): Promise<JobWorkflowResult> {
-    return this.call(jobId, (h) => h.result());
+  /** An update to a workflow that has closed fails as "not found": say that the job has ended instead. */
+  private async endedInstead(h: AnyHandle, err: unknown, what: string): Promise<unknown> {
+    if (!(err instanceof WorkflowNotFoundError)) return err;
+    const s = await h.query(jobStateQuery).catch(() => undefined);
+    return s ? new DrmaaError('InvalidState', `${what}: it is ${s.state}`) : err;
   }
 }

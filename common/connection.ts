@@ -35,7 +35,8 @@ export function parseConnectionUri(uri: string): PodmanConnection {
       const socketPath = decodeURIComponent(url.pathname);
       if (socketPath === '' || socketPath === '/') throw bad('the remote socket path is missing');
       const secure = url.searchParams.get('secure');
-      if (secure !== null && !/^(true|false)$/i.test(secure)) throw bad(`secure must be true or false, not "${secure}"`);
+      if (secure !== null && !/^(true|false)$/i.test(secure))
+        throw bad(`secure must be true or false, not "${secure}"`);
       return {
         scheme: 'ssh',
         user: decodeURIComponent(url.username),
@@ -80,5 +81,8 @@ export function describeConnection(c: PodmanConnection): string {
 }
 
 export function unsupportedSsh(): DrmaaError {
-  return new DrmaaError('UnsupportedOperation', 'ssh:// Podman connections are not supported yet; use unix:// or tcp://');
+  return new DrmaaError(
+    'UnsupportedOperation',
+    'ssh:// Podman connections are not supported yet; use unix:// or tcp://',
+  );
 }

@@ -255,11 +255,13 @@ function applyExtensions(ext: Record<string, string>, create: Docker.ContainerCr
         hc.IpcMode = value;
         break;
       case 'uts':
-        if (!NAMESPACE_MODE.test(value)) throw bad('is not a UTS namespace mode (host, private, container:ID, ns:PATH)');
+        if (!NAMESPACE_MODE.test(value))
+          throw bad('is not a UTS namespace mode (host, private, container:ID, ns:PATH)');
         hc.UTSMode = value;
         break;
       case 'pid':
-        if (!NAMESPACE_MODE.test(value)) throw bad('is not a PID namespace mode (host, private, container:ID, ns:PATH)');
+        if (!NAMESPACE_MODE.test(value))
+          throw bad('is not a PID namespace mode (host, private, container:ID, ns:PATH)');
         hc.PidMode = value;
         break;
       case 'rm':
@@ -301,7 +303,8 @@ function parseEntrypoint(value: string, bad: (what: string) => Error): string[] 
     } catch {
       throw bad('is not a JSON array of strings');
     }
-    if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === 'string')) throw bad('is not a JSON array of strings');
+    if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === 'string'))
+      throw bad('is not a JSON array of strings');
     return parsed;
   }
   if (value === '') throw bad('is empty');

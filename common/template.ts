@@ -37,13 +37,19 @@ export type ExtensionKey = (typeof EXTENSION_KEYS)[number];
 export const JobTemplateSchema = z
   .object({
     remoteCommand: z.string().optional(),
-    args: z.array(z.string()).nullish().transform((v) => v ?? undefined),
+    args: z
+      .array(z.string())
+      .nullish()
+      .transform((v) => v ?? undefined),
     submitAsHold: z.boolean().optional(),
     reRunnable: z.boolean().optional(),
     jobEnvironment: stringMap.nullish().transform((v) => v ?? undefined),
     workingDirectory: z.string().optional(),
     jobCategory: z.string().optional(),
-    email: z.array(z.string()).nullish().transform((v) => v ?? undefined),
+    email: z
+      .array(z.string())
+      .nullish()
+      .transform((v) => v ?? undefined),
     emailOnStarted: z.boolean().optional(),
     emailOnTerminated: z.boolean().optional(),
     jobName: z.string().optional(),
@@ -56,7 +62,10 @@ export const JobTemplateSchema = z
     minSlots: z.number().int().nonnegative().optional(),
     maxSlots: z.number().int().nonnegative().optional(),
     priority: z.number().int().optional(),
-    candidateMachines: z.array(z.string()).nullish().transform((v) => v ?? undefined),
+    candidateMachines: z
+      .array(z.string())
+      .nullish()
+      .transform((v) => v ?? undefined),
     minPhysMemory: z.number().int().nonnegative().optional(),
     machineOs: z.string().optional(),
     machineArch: z.string().optional(),
@@ -67,7 +76,12 @@ export const JobTemplateSchema = z
     resourceLimits: stringMap.nullish().transform((v) => v ?? undefined),
     accountingString: z.string().optional(),
     extension: z
-      .object({ extensionList: z.record(z.string(), extensionValue).nullish().transform((v) => v ?? undefined) })
+      .object({
+        extensionList: z
+          .record(z.string(), extensionValue)
+          .nullish()
+          .transform((v) => v ?? undefined),
+      })
       .strict()
       .nullish()
       .transform((v) => v ?? undefined),

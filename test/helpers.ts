@@ -13,7 +13,8 @@ const run = promisify(execFile);
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests through \`make test\` (or eval "$(scripts/stack env)")`);
+  if (!value)
+    throw new Error(`${name} is not set: run the tests through \`make test\` (or eval "$(scripts/stack env)")`);
   return value;
 }
 
@@ -109,7 +110,9 @@ export class ActivityHarness {
     ...args: Parameters<PodmanActivities[K]>
   ): Promise<Awaited<ReturnType<PodmanActivities[K]>>> {
     const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
-    const fn = this.acts[name] as (...a: Parameters<PodmanActivities[K]>) => Promise<Awaited<ReturnType<PodmanActivities[K]>>>;
+    const fn = this.acts[name] as (
+      ...a: Parameters<PodmanActivities[K]>
+    ) => Promise<Awaited<ReturnType<PodmanActivities[K]>>>;
     return env.run(fn, ...args);
   }
 }

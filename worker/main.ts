@@ -10,6 +10,7 @@ const { values } = parseArgs({
     namespace: { type: 'string' },
     'task-queue': { type: 'string' },
     'disable-image-pull': { type: 'boolean' },
+    'host-name': { type: 'string' },
   },
 });
 const base = configFromEnv();
@@ -20,10 +21,11 @@ const config = {
   namespace: values.namespace ?? base.namespace,
   taskQueue: values['task-queue'] ?? base.taskQueue,
   disableImagePull: values['disable-image-pull'] ?? base.disableImagePull,
+  hostName: values['host-name'] ?? base.hostName,
 };
 const worker = await createWorker(config);
 console.log(
-  `podman-tracker worker: Podman ${config.podmanUri}, Temporal ${config.temporalAddress} namespace ${config.namespace}, task queue ${config.taskQueue}`,
+  `podman-tracker worker: Podman ${config.podmanUri} (host ${worker.hostName}), Temporal ${config.temporalAddress}, namespace ${config.namespace}, task queue ${config.taskQueue}`,
 );
 // Worker.run() shuts down gracefully on SIGINT and SIGTERM by itself.
 await worker.run();

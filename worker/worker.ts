@@ -1,20 +1,27 @@
 // The worker: hosts the job workflows and the Podman activities against one Podman connection,
-// one Temporal namespace and one task queue.
+// one Temporal namespace and one task queue. It also serves its host's own activity queue
+// (`<task queue>@<host>`), so that a job's later activities reach the host that holds its container.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { connect } from '../activities/podman.js';
 import { defaultConnectionUri } from '../common/connection.js';
+import { DrmaaError } from '../common/errors.js';
+import { hostQueue } from '../workflows/definitions.js';
 
 export interface WorkerConfig {
   podmanUri: string;
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
+  /** The Podman host's name for queueName routing; default: the name Podman reports. */
+  hostName?: string;
   disableImagePull: boolean;
   /** How long running activities get to finish on SIGINT/SIGTERM. */
   shutdownGraceMs: number;
+  /** Workflow sources to bundle instead of the built bundle (tests with workflows of their own). */
+  workflowsPath?: string;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -23,28 +30,56 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     temporalAddress: env.TEMPORAL_ADDRESS ?? 'localhost:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.PODMAN_TRACKER_TASK_QUEUE ?? 'podman-tracker',
+    hostName: env.PODMAN_TRACKER_HOST_NAME || undefined,
     disableImagePull: /^(1|true)$/i.test(env.PODMAN_TRACKER_DISABLE_IMAGE_PULL ?? ''),
-    shutdownGraceMs: 10_000,
+    shutdownGraceMs: Number(env.PODMAN_TRACKER_SHUTDOWN_GRACE_MS ?? 10_000),
   };
 }
 
 /** The workflow bundle made by `make build`; without it (in tests) the sources are bundled at start. */
-function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+function workflowSource(config: WorkerConfig): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (config.workflowsPath) return { workflowsPath: config.workflowsPath };
   const bundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
   if (existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
   const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
   return { workflowsPath: existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url)) };
 }
 
-export async function createWorker(config: WorkerConfig, connection?: NativeConnection): Promise<Worker> {
+export interface PodmanTrackerWorker {
+  readonly hostName: string;
+  /** Runs until shutdown() or SIGINT/SIGTERM, then lets running activities finish within the grace time. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createWorker(config: WorkerConfig, connection?: NativeConnection): Promise<PodmanTrackerWorker> {
   const docker = connect(config.podmanUri);
+  const hostName =
+    config.hostName ??
+    (await docker.info().then(
+      (i: { Name?: string }) => i.Name ?? 'podman',
+      (err: unknown) => {
+        throw new DrmaaError('DrmCommunication', `cannot reach Podman at ${config.podmanUri}: ${String(err)}`);
+      },
+    ));
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(hostName)) {
+    throw new DrmaaError('InvalidArgument', `host name "${hostName}" may hold only letters, digits, '_', '.', '-'`);
+  }
   const conn = connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
-  return Worker.create({
-    connection: conn,
-    namespace: config.namespace,
-    taskQueue: config.taskQueue,
-    activities: createActivities({ docker, disableImagePull: config.disableImagePull }),
-    shutdownGraceTime: config.shutdownGraceMs,
-    ...workflowSource(),
-  });
+  const activities = createActivities({ docker, disableImagePull: config.disableImagePull, hostName });
+  const common = { connection: conn, namespace: config.namespace, shutdownGraceTime: config.shutdownGraceMs };
+  const workers = await Promise.all([
+    Worker.create({ ...common, taskQueue: config.taskQueue, activities, ...workflowSource(config) }),
+    Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, hostName), activities }),
+  ]);
+  return {
+    hostName,
+    async run() {
+      await Promise.all(workers.map((w) => w.run()));
+      if (!connection) await conn.close();
+    },
+    shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
 }

@@ -1,10 +1,21 @@
 // One workflow per job: the job's DRMAA2 lifecycle, kept durable by Temporal. Deterministic: no
-// I/O here; every Podman operation is an activity.
+// I/O here; every Podman operation is an activity on the worker of the host that holds the container.
 import * as wf from '@temporalio/workflow';
-import type { JobOutput, PodmanActivities } from '../activities/index.js';
+import type { PodmanActivities } from '../activities/index.js';
 import { DrmaaError } from '../common/errors.js';
 import { isEndState, isJobState, JOB_CONTROL_ACTIONS, type JobControlAction, type JobState } from '../common/states.js';
 import type { JobInfo, JobTemplate } from '../common/template.js';
+import {
+  hostQueue,
+  jobControlSignal,
+  jobControlUpdate,
+  jobInfoQuery,
+  jobStateQuery,
+  jobTemplateQuery,
+  taskEndedSignal,
+  waitUpdate,
+  type JobStatusView,
+} from './definitions.js';
 
 export interface JobWorkflowInput {
   jobId: string;
@@ -13,11 +24,9 @@ export interface JobWorkflowInput {
   owner?: string;
   submissionMachine?: string;
   submissionTime?: string;
-}
-
-export interface JobStatusView {
-  state: JobState;
-  subState: string;
+  /** For a task of an array job: the array job to tell when the task ends, and the task number. */
+  arrayJobId?: string;
+  taskNumber?: number;
 }
 
 export interface JobWorkflowResult {
@@ -29,25 +38,9 @@ export interface JobWorkflowResult {
   stderrTruncated: number;
 }
 
-export const jobStateQuery = wf.defineQuery<JobStatusView>('jobState');
-export const jobInfoQuery = wf.defineQuery<JobInfo>('jobInfo');
-export const jobTemplateQuery = wf.defineQuery<JobTemplate>('jobTemplate');
-/** Job control with an answer: the caller learns at once whether the action was accepted. */
-export const jobControlUpdate = wf.defineUpdate<JobStatusView, [JobControlAction]>('jobControl');
-/** The same for callers that cannot wait for an answer. */
-export const jobControlSignal = wf.defineSignal<[JobControlAction]>('jobControlSignal');
-/** Waits inside the workflow for one of the states; a timeout is a Timeout error. */
-export const waitUpdate = wf.defineUpdate<JobStatusView, [JobState[], number | null]>('wait');
-
-const { createAndStartContainer, pauseJob, unpauseJob, killJob, collectResult } = wf.proxyActivities<PodmanActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '500ms', maximumInterval: '10s' },
-});
-const { waitForExit } = wf.proxyActivities<PodmanActivities>({
-  startToCloseTimeout: '3650 days',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '500ms', maximumInterval: '10s' },
-});
+/** How often a reRunnable job whose container vanished is started again before it fails. */
+const MAX_RERUNS = 3;
+const RETRY = { initialInterval: '500ms', maximumInterval: '10s' } as const;
 
 /** Which control action each state accepts. */
 const ACCEPTS: Record<JobControlAction, (s: JobState) => boolean> = {
@@ -58,24 +51,61 @@ const ACCEPTS: Record<JobControlAction, (s: JobState) => boolean> = {
   terminate: (s) => !isEndState(s),
 };
 
+export function validateAction(action: JobControlAction): void {
+  if (!(JOB_CONTROL_ACTIONS as readonly string[]).includes(action)) {
+    throw new DrmaaError(
+      'InvalidArgument',
+      `unknown job control action "${String(action)}"; use ${JOB_CONTROL_ACTIONS.join(', ')}`,
+    );
+  }
+}
+
+export function validateControl(jobId: string, action: JobControlAction, state: JobState, starting = false): void {
+  validateAction(action);
+  if (!ACCEPTS[action](state) || (starting && action === 'hold')) {
+    throw new DrmaaError('InvalidState', `cannot ${action} job ${jobId}: it is ${starting ? 'starting' : state}`);
+  }
+}
+
+export function validateWait(states: JobState[], timeoutMs: number | null): void {
+  if (!Array.isArray(states) || states.length === 0 || !states.every(isJobState)) {
+    throw new DrmaaError('InvalidArgument', `wait needs one or more job states, got ${JSON.stringify(states)}`);
+  }
+  if (timeoutMs !== null && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) {
+    throw new DrmaaError('InvalidArgument', `wait timeout must be zero or more milliseconds`);
+  }
+}
+
+function activitiesOn(taskQueue: string) {
+  const short = wf.proxyActivities<PodmanActivities>({ taskQueue, startToCloseTimeout: '5 minutes', retry: RETRY });
+  const watch = wf.proxyActivities<PodmanActivities>({
+    taskQueue,
+    startToCloseTimeout: '3650 days',
+    heartbeatTimeout: '10s',
+    retry: RETRY,
+  });
+  // proxyActivities returns a Proxy: name the members, a spread would copy none.
+  const { createAndStartContainer, pauseJob, unpauseJob, killJob, collectResult } = short;
+  return { createAndStartContainer, pauseJob, unpauseJob, killJob, collectResult, waitForExit: watch.waitForExit };
+}
+
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowResult> {
   const { jobId, template } = input;
+  const baseQueue = wf.workflowInfo().taskQueue;
   let state: JobState = template.submitAsHold ? 'queuedHeld' : 'queued';
   let subState = '';
   let starting = false;
   let containerId: string | undefined;
+  let host: string | undefined;
   let terminateRequested = false;
   let info: JobInfo = { id: jobId, state, subState, submissionTime: input.submissionTime };
   const ref = () => ({ jobId, containerId });
   const view = (): JobStatusView => ({ state, subState });
-
-  const validate = (action: JobControlAction) => {
-    if (!(JOB_CONTROL_ACTIONS as readonly string[]).includes(action)) {
-      throw new DrmaaError('InvalidArgument', `unknown job control action "${String(action)}"; use ${JOB_CONTROL_ACTIONS.join(', ')}`);
-    }
-    if (!ACCEPTS[action](state) || (starting && (action === 'hold' || action === 'suspend'))) {
-      throw new DrmaaError('InvalidState', `cannot ${action} job ${jobId}: it is ${starting && state === 'queued' ? 'starting' : state}`);
-    }
+  // Until the container exists, its host is not known: creation goes to the host the template names,
+  // or to any worker; everything after it goes to the worker of the host that holds the container.
+  const onHost = () => {
+    const target = host ?? template.queueName;
+    return activitiesOn(target ? hostQueue(baseQueue, target) : baseQueue);
   };
 
   const control = async (action: JobControlAction): Promise<JobStatusView> => {
@@ -87,17 +117,17 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
         state = 'queued';
         break;
       case 'suspend':
-        await pauseJob(ref());
+        await onHost().pauseJob(ref());
         if (state === 'running') state = 'suspended';
         break;
       case 'resume':
-        await unpauseJob(ref());
+        await onHost().unpauseJob(ref());
         if (state === 'suspended') state = 'running';
         break;
       case 'terminate':
         terminateRequested = true;
         subState = 'terminated';
-        if (containerId) await killJob(ref());
+        if (containerId) await onHost().killJob(ref());
         break;
     }
     return view();
@@ -106,10 +136,12 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   wf.setHandler(jobStateQuery, view);
   wf.setHandler(jobInfoQuery, () => ({ ...info, state, subState }));
   wf.setHandler(jobTemplateQuery, () => template);
-  wf.setHandler(jobControlUpdate, control, { validator: validate });
+  wf.setHandler(jobControlUpdate, control, {
+    validator: (action) => validateControl(jobId, action, state, starting && !containerId),
+  });
   wf.setHandler(jobControlSignal, async (action) => {
     try {
-      validate(action);
+      validateControl(jobId, action, state, starting && !containerId);
     } catch {
       return; // a signal has nobody to answer: an action the state does not accept is dropped
     }
@@ -120,90 +152,104 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     async (states, timeoutMs) => {
       const reached = await wf.condition(() => states.includes(state), timeoutMs ?? undefined);
       if (!reached && !states.includes(state)) {
-        throw new DrmaaError('Timeout', `job ${jobId} did not reach ${states.join(' or ')} within ${timeoutMs} ms; it is ${state}`);
+        throw new DrmaaError(
+          'Timeout',
+          `job ${jobId} did not reach ${states.join(' or ')} within ${timeoutMs} ms; it is ${state}`,
+        );
       }
       return view();
     },
-    {
-      validator: (states, timeoutMs) => {
-        if (!Array.isArray(states) || states.length === 0 || !states.every(isJobState)) {
-          throw new DrmaaError('InvalidArgument', `wait needs one or more job states, got ${JSON.stringify(states)}`);
-        }
-        if (timeoutMs !== null && (typeof timeoutMs !== 'number' || timeoutMs < 0)) {
-          throw new DrmaaError('InvalidArgument', `wait timeout must be zero or more milliseconds`);
-        }
-      },
-    },
+    { validator: validateWait },
   );
 
-  const finish = (final: JobWorkflowResult): JobWorkflowResult => {
+  const deadlineMs = () => (template.deadlineTime ? Date.parse(template.deadlineTime) - Date.now() : undefined);
+  const noOutput = { stdout: '', stderr: '', stdoutTruncated: 0, stderrTruncated: 0 };
+  const finish = async (final: JobWorkflowResult): Promise<JobWorkflowResult> => {
     info = final.info;
-    subState = final.info.subState ?? subState;
     state = final.info.state;
+    subState = final.info.subState ?? '';
+    if (input.arrayJobId !== undefined && input.taskNumber !== undefined) {
+      await wf
+        .getExternalWorkflowHandle(input.arrayJobId)
+        .signal(taskEndedSignal, input.taskNumber, state)
+        .catch(() => undefined); // the array job is gone: nobody to tell
+    }
+    await wf.condition(wf.allHandlersFinished);
     return final;
   };
-  const noOutput: Pick<JobWorkflowResult, 'stdout' | 'stderr' | 'stdoutTruncated' | 'stderrTruncated'> = {
-    stdout: '',
-    stderr: '',
-    stdoutTruncated: 0,
-    stderrTruncated: 0,
-  };
+  const endWithoutContainer = (why: string, annotation?: string) =>
+    finish({
+      info: { ...info, state: 'failed', subState: why, finishTime: new Date().toISOString(), annotation },
+      ...noOutput,
+    });
 
-  // Queued: until the start time, and while held.
+  // Queued: until the start time, while held, and never past the deadline.
   if (template.startTime) {
     const delay = Date.parse(template.startTime) - Date.now();
     if (delay > 0) await wf.condition(() => terminateRequested, delay);
   }
-  await wf.condition(() => state === 'queued' || terminateRequested);
-  if (terminateRequested) {
-    return finish({ info: { ...info, state: 'failed', subState: 'terminated', finishTime: new Date().toISOString() }, ...noOutput });
-  }
+  const queuedUntilDeadline = deadlineMs();
+  const startable = () => state === 'queued' || terminateRequested;
+  let released = true;
+  if (queuedUntilDeadline === undefined) await wf.condition(startable);
+  else released = await wf.condition(startable, Math.max(queuedUntilDeadline, 0));
+  if (terminateRequested) return endWithoutContainer('terminated');
+  if (!released) return endWithoutContainer('deadline');
 
-  starting = true;
-  try {
-    ({ containerId } = await createAndStartContainer({ ...input, template }));
-  } catch (err) {
-    const e = DrmaaError.find(err);
-    return finish({
-      info: { ...info, state: 'failed', subState: 'startFailed', annotation: e ? `${e.kind}: ${e.message}` : String(err) },
-      ...noOutput,
-    });
-  } finally {
-    starting = false;
-  }
-  state = 'running';
-  if (terminateRequested) await killJob(ref()); // asked while the container was being created
-
-  // Running: until the container exits, or the deadline ends it.
-  let exited = false;
-  const exit = waitForExit(ref()).finally(() => {
-    exited = true;
-  });
-  if (template.deadlineTime) {
-    const beforeDeadline = await wf.condition(() => exited, Math.max(Date.parse(template.deadlineTime) - Date.now(), 0));
-    if (!beforeDeadline) {
-      subState = 'deadline';
-      await killJob(ref());
+  for (let run = 0; ; run++) {
+    starting = true;
+    try {
+      ({ containerId, host } = await onHost().createAndStartContainer({ ...input, template }));
+    } catch (err) {
+      const e = DrmaaError.find(err);
+      return endWithoutContainer('startFailed', e ? `${e.kind}: ${e.message}` : String(err));
+    } finally {
+      starting = false;
     }
-  }
-  await exit;
+    if (state === 'queued') state = 'running';
+    const acts = onHost();
+    if (terminateRequested) await acts.killJob(ref()); // asked while the container was being created
 
-  const collected = await collectResult(ref(), {
-    outputPath: template.outputPath,
-    errorPath: template.errorPath,
-    joinFiles: template.joinFiles,
-  });
-  const output: JobOutput = collected.output ?? noOutput;
-  return finish({
-    // A container that vanished before its result was read cannot be called done.
-    info: {
-      ...(collected.info ?? info),
-      state: collected.state === 'undetermined' ? 'failed' : collected.state,
-      subState: subState || collected.subState,
-    },
-    stdout: output.stdout,
-    stderr: output.stderr,
-    stdoutTruncated: output.stdoutTruncated,
-    stderrTruncated: output.stderrTruncated,
-  });
+    // Running: until the container exits, or the deadline ends it.
+    let exited = false;
+    const exit = acts.waitForExit(ref()).finally(() => {
+      exited = true;
+    });
+    const deadline = deadlineMs();
+    if (deadline !== undefined && !(await wf.condition(() => exited, Math.max(deadline, 0)))) {
+      subState = 'deadline';
+      await acts.killJob(ref());
+    }
+    const ended = await exit;
+
+    if (ended.state === 'undetermined') {
+      // The container vanished (host lost, removed by hand) before its exit was seen.
+      if (template.reRunnable && !terminateRequested && run < MAX_RERUNS) {
+        wf.log.warn('container vanished; starting the reRunnable job again', { jobId, run });
+        containerId = undefined;
+        host = undefined;
+        state = 'queued';
+        continue;
+      }
+      return endWithoutContainer('containerLost', 'the container vanished before the job was seen to end');
+    }
+
+    const collected = await acts.collectResult(ref(), {
+      outputPath: template.outputPath,
+      errorPath: template.errorPath,
+      joinFiles: template.joinFiles,
+    });
+    const output = collected.output ?? noOutput;
+    return finish({
+      info: {
+        ...(collected.info ?? ended.info ?? info),
+        state: collected.state === 'undetermined' ? ended.state : collected.state,
+        subState: subState || collected.subState || ended.subState,
+      },
+      stdout: output.stdout,
+      stderr: output.stderr,
+      stdoutTruncated: output.stdoutTruncated,
+      stderrTruncated: output.stderrTruncated,
+    });
+  }
 }

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DrmaaError } from '../../common/errors.js';
 import type { JobTemplateInput } from '../../common/template.js';
-import { ActivityHarness, podman, podmanInspect, removeSession, sessionContainers, stack, uniqueSession } from '../helpers.js';
+import {
+  ActivityHarness,
+  podman,
+  podmanInspect,
+  removeSession,
+  sessionContainers,
+  stack,
+  uniqueSession,
+} from '../helpers.js';
 
 const session = uniqueSession('activities');
 const h = new ActivityHarness();
@@ -137,7 +145,12 @@ describe('streams', () => {
     const job = await submit({ remoteCommand: 'sh', args: ['-c', 'cat; echo end'], inputPath });
     await h.run('waitForExit', job);
     const r = await h.run('collectResult', job);
-    expect(r.output?.stdout.trim().split('\n').map((l) => l.trim())).toEqual(['one', 'two', 'three', 'end']);
+    expect(
+      r.output?.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.trim()),
+    ).toEqual(['one', 'two', 'three', 'end']);
   });
 
   it('bounds the output a result carries', async () => {
@@ -152,7 +165,11 @@ describe('streams', () => {
   });
 
   it('removes an rm job once its result is collected', async () => {
-    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'echo bye; exit 4'], extension: { extensionList: { rm: 'TRUE' } } });
+    const job = await submit({
+      remoteCommand: 'sh',
+      args: ['-c', 'echo bye; exit 4'],
+      extension: { extensionList: { rm: 'TRUE' } },
+    });
     const ended = await h.run('waitForExit', job);
     expect(ended).toMatchObject({ state: 'failed', info: { exitStatus: 4 } });
     const r = await h.run('collectResult', job);
@@ -216,7 +233,9 @@ describe('job control', () => {
     const s = await h.run('waitForExit', job);
     expect(s).toMatchObject({ state: 'failed', info: { exitStatus: 2 } });
     expect((await podmanInspect(job.containerId)).State.Status).toBe('exited');
-    const inspect = JSON.parse(await podman('container', 'inspect', '--format', '{{json .RestartCount}}', job.containerId));
+    const inspect = JSON.parse(
+      await podman('container', 'inspect', '--format', '{{json .RestartCount}}', job.containerId),
+    );
     expect(inspect).toBe(2);
   });
 

@@ -1,16 +1,16 @@
 // The job workflow on a real Temporal dev server and a real Podman: lifecycle, control by update,
 // timed waits, and results.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PodmanTracker } from '../../client/tracker.js';
 import { DrmaaError } from '../../common/errors.js';
-import { createWorker } from '../../worker/worker.js';
+import { createWorker, type PodmanTrackerWorker } from '../../worker/worker.js';
 import { podmanInspect, removeSession, requireEnv, sessionContainers, stack, uniqueSession } from '../helpers.js';
 
 const session = uniqueSession('wf');
 const taskQueue = `test-${session}`;
-let worker: Worker;
+let worker: PodmanTrackerWorker;
 let running: Promise<void>;
 let connection: Connection;
 let tracker: PodmanTracker;
@@ -38,7 +38,11 @@ const image = () => stack.testImage;
 
 describe('job workflow', () => {
   it('runs a job to done and returns its JobInfo and output', async () => {
-    const id = await tracker.addJob({ jobCategory: image(), remoteCommand: 'sh', args: ['-c', 'echo out; echo err >&2'] });
+    const id = await tracker.addJob({
+      jobCategory: image(),
+      remoteCommand: 'sh',
+      args: ['-c', 'echo out; echo err >&2'],
+    });
     const r = await tracker.result(id);
     expect(r.info).toMatchObject({ id, state: 'done', exitStatus: 0 });
     expect(r).toMatchObject({ stdout: 'out\n', stderr: 'err\n' });
@@ -55,16 +59,26 @@ describe('job workflow', () => {
     const id = await tracker.addJob({ jobCategory: image(), remoteCommand: 'sleep', args: ['100'] });
     await tracker.wait(id, 30_000, ['running']);
     const resume = await tracker.jobControl(id, 'resume').catch((e: unknown) => e);
-    expect(resume).toMatchObject({ kind: 'InvalidState', message: expect.stringMatching(/cannot resume .* it is running/) });
+    expect(resume).toMatchObject({
+      kind: 'InvalidState',
+      message: expect.stringMatching(/cannot resume .* it is running/),
+    });
     expect(await tracker.jobControl(id, 'suspend')).toEqual({ state: 'suspended', subState: '' });
     const info = await tracker.jobInfo(id);
-    expect((await podmanInspect(info.extension?.extensionList.containerId ?? `podman-tracker-${id}`)).State.Paused).toBe(true);
+    expect(
+      (await podmanInspect(info.extension?.extensionList.containerId ?? `podman-tracker-${id}`)).State.Paused,
+    ).toBe(true);
     expect(await tracker.jobControl(id, 'resume')).toMatchObject({ state: 'running' });
     const bogus = await tracker.jobControl(id, 'explode' as 'suspend').catch((e: unknown) => e);
     expect((bogus as DrmaaError).kind).toBe('InvalidArgument');
     await tracker.jobControl(id, 'terminate');
     const r = await tracker.result(id);
-    expect(r.info).toMatchObject({ state: 'failed', subState: 'terminated', exitStatus: 137, terminationSignal: 'SIGKILL' });
+    expect(r.info).toMatchObject({
+      state: 'failed',
+      subState: 'terminated',
+      exitStatus: 137,
+      terminationSignal: 'SIGKILL',
+    });
   });
 
   it('holds and releases a job submitted on hold; terminating a queued job creates no container', async () => {
@@ -104,7 +118,11 @@ describe('job workflow', () => {
   it('a job that cannot start ends failed with the reason', async () => {
     const id = await tracker.addJob({ jobCategory: image(), remoteCommand: '/no/such/binary' });
     const r = await tracker.result(id);
-    expect(r.info).toMatchObject({ state: 'failed', subState: 'startFailed', annotation: expect.stringMatching(/^InvalidArgument: /) });
+    expect(r.info).toMatchObject({
+      state: 'failed',
+      subState: 'startFailed',
+      annotation: expect.stringMatching(/^InvalidArgument: /),
+    });
   });
 
   it('unknown job IDs are JobNotExists', async () => {

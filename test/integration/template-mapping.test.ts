@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrmaaError } from '../../common/errors.js';
 import type { JobTemplateInput } from '../../common/template.js';
-import { ActivityHarness, podman, podmanInspect, removeSession, sessionContainers, stack, uniqueSession } from '../helpers.js';
+import {
+  ActivityHarness,
+  podman,
+  podmanInspect,
+  removeSession,
+  sessionContainers,
+  stack,
+  uniqueSession,
+} from '../helpers.js';
 
 const session = uniqueSession('mapping');
 const h = new ActivityHarness();
@@ -170,7 +178,11 @@ describe('extensions, read back from Podman', () => {
     const r = await h.run('createAndStartContainer', {
       jobId,
       session,
-      template: { jobCategory: stack.testImage, args: ['echo via-$0', 'sh'], extension: { extensionList: { entrypoint: '["/bin/sh","-c"]' } } },
+      template: {
+        jobCategory: stack.testImage,
+        args: ['echo via-$0', 'sh'],
+        extension: { extensionList: { entrypoint: '["/bin/sh","-c"]' } },
+      },
     });
     expect([(await podmanInspect(r.containerId)).Config.Entrypoint].flat().join(' ')).toBe('/bin/sh -c');
     await h.run('waitForExit', { jobId, containerId: r.containerId });

@@ -5,7 +5,10 @@ import { connect } from '../../activities/podman.js';
 
 describe('Podman connection URIs', () => {
   it('parses unix, tcp and ssh', () => {
-    expect(parseConnectionUri('unix:///run/podman/podman.sock')).toEqual({ scheme: 'unix', socketPath: '/run/podman/podman.sock' });
+    expect(parseConnectionUri('unix:///run/podman/podman.sock')).toEqual({
+      scheme: 'unix',
+      socketPath: '/run/podman/podman.sock',
+    });
     expect(parseConnectionUri('tcp://localhost:8888')).toEqual({ scheme: 'tcp', host: 'localhost', port: 8888 });
     expect(parseConnectionUri('tcp://[::1]:8888')).toEqual({ scheme: 'tcp', host: '::1', port: 8888 });
     expect(parseConnectionUri('ssh://core@example.org:2222/run/user/1000/podman/podman.sock?secure=True')).toEqual({
@@ -16,7 +19,11 @@ describe('Podman connection URIs', () => {
       socketPath: '/run/user/1000/podman/podman.sock',
       secure: true,
     });
-    expect(parseConnectionUri('ssh://core:pw@host/run/podman/podman.sock')).toMatchObject({ port: 22, password: 'pw', secure: false });
+    expect(parseConnectionUri('ssh://core:pw@host/run/podman/podman.sock')).toMatchObject({
+      port: 22,
+      password: 'pw',
+      secure: false,
+    });
   });
 
   it.each([
@@ -54,7 +61,9 @@ describe('Podman connection URIs', () => {
   it('defaults to CONTAINER_HOST, then the user socket, then the rootful socket', () => {
     expect(defaultConnectionUri({ CONTAINER_HOST: 'tcp://h:1' }, () => false)).toBe('tcp://h:1');
     const exists = (p: string) => p === '/run/user/7/podman/podman.sock';
-    expect(defaultConnectionUri({ XDG_RUNTIME_DIR: '/run/user/7' }, exists)).toBe('unix:///run/user/7/podman/podman.sock');
+    expect(defaultConnectionUri({ XDG_RUNTIME_DIR: '/run/user/7' }, exists)).toBe(
+      'unix:///run/user/7/podman/podman.sock',
+    );
     const rootful = (p: string) => p === '/run/podman/podman.sock';
     expect(defaultConnectionUri({ XDG_RUNTIME_DIR: '/run/user/7' }, rootful)).toBe('unix:///run/podman/podman.sock');
     expect(defaultConnectionUri({}, () => false)).toBe('unix:///run/podman/podman.sock');

@@ -26,7 +26,14 @@ describe('toContainerRequest', () => {
       jobName: 'my.job',
       accountingString: 'proj-7',
     });
-    expect(r.create).toMatchObject({ Image: 'img', Cmd: ['echo', 'a', 'b'], Hostname: 'h1', WorkingDir: '/w', Env: ['A=1'], Tty: false });
+    expect(r.create).toMatchObject({
+      Image: 'img',
+      Cmd: ['echo', 'a', 'b'],
+      Hostname: 'h1',
+      WorkingDir: '/w',
+      Env: ['A=1'],
+      Tty: false,
+    });
     expect(r.create.Labels).toMatchObject({
       'podman-tracker.job': 'j1',
       'podman-tracker.session': 's1',
@@ -50,12 +57,16 @@ describe('toContainerRequest', () => {
     expect(convert({ extension: { extensionList: { gpus: 'all' } } }).create.HostConfig?.DeviceRequests).toEqual([
       { Driver: '', Count: -1, Capabilities: [['gpu']] },
     ]);
-    expect(convert({ extension: { extensionList: { gpus: '2' } } }).create.HostConfig?.DeviceRequests?.[0]?.Count).toBe(2);
+    expect(convert({ extension: { extensionList: { gpus: '2' } } }).create.HostConfig?.DeviceRequests?.[0]?.Count).toBe(
+      2,
+    );
     expect(kindOf(() => convert({ extension: { extensionList: { gpus: 'some' } } }))).toMatch(/^InvalidArgument/);
   });
 
   it('maps ports with host IPs (IPv4, IPv6) and protocols', () => {
-    const r = convert({ extension: { extensionList: { exposedPorts: '8080:80, 127.0.0.1:9090:90/udp,[::1]:7070:70' } } });
+    const r = convert({
+      extension: { extensionList: { exposedPorts: '8080:80, 127.0.0.1:9090:90/udp,[::1]:7070:70' } },
+    });
     expect(r.create.ExposedPorts).toEqual({ '80/tcp': {}, '90/udp': {}, '70/tcp': {} });
     expect(r.create.HostConfig?.PortBindings).toEqual({
       '80/tcp': [{ HostIp: '', HostPort: '8080' }],

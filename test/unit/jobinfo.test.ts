@@ -31,11 +31,16 @@ describe('container state -> DRMAA2 state', () => {
   });
 
   it('a container running again under its restart policy is running/restarting', () => {
-    expect(jobStateOf(container({ Status: 'running', Running: true }, { RestartCount: 2 }))).toEqual({ state: 'running', subState: 'restarting' });
+    expect(jobStateOf(container({ Status: 'running', Running: true }, { RestartCount: 2 }))).toEqual({
+      state: 'running',
+      subState: 'restarting',
+    });
   });
 
   it('knows when the restart policy brings a container back', () => {
-    const policy = (Name: string, MaximumRetryCount = 0) => ({ HostConfig: { RestartPolicy: { Name, MaximumRetryCount } } });
+    const policy = (Name: string, MaximumRetryCount = 0) => ({
+      HostConfig: { RestartPolicy: { Name, MaximumRetryCount } },
+    });
     expect(willRestart(container({ ExitCode: 1 }, policy('always')))).toBe(true);
     expect(willRestart(container({ ExitCode: 0 }, policy('on-failure')))).toBe(false);
     expect(willRestart(container({ ExitCode: 1 }, { ...policy('on-failure', 2), RestartCount: 2 }))).toBe(false);
@@ -56,9 +61,17 @@ describe('JobInfo', () => {
   });
 
   it('reports exit status, finish time and the signal of a finished job', () => {
-    const info = jobInfoOf(container({ ExitCode: 137, StartedAt: '2026-01-01T00:00:01Z', FinishedAt: '2026-01-01T00:00:03.5Z' }), 'h');
+    const info = jobInfoOf(
+      container({ ExitCode: 137, StartedAt: '2026-01-01T00:00:01Z', FinishedAt: '2026-01-01T00:00:03.5Z' }),
+      'h',
+    );
     expect(info).toMatchObject({ state: 'failed', exitStatus: 137, terminationSignal: 'SIGKILL', wallclockTime: 2500, finishTime: '2026-01-01T00:00:03.500Z' }); // prettier-ignore
-    expect(info.extension?.extensionList).toEqual({ containerId: 'abc', containerName: 'podman-tracker-j1', image: 'img', command: '["sleep","1"]' });
+    expect(info.extension?.extensionList).toEqual({
+      containerId: 'abc',
+      containerName: 'podman-tracker-j1',
+      image: 'img',
+      command: '["sleep","1"]',
+    });
   });
 
   it('names no signal for a plain exit code', () => {

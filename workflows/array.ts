@@ -1,0 +1,316 @@
+// An array job: tasks begin..end by step, each a job workflow of its own with TASK_ID in its
+// environment, never more than maxParallel of them at once. Tasks waiting for a slot live here
+// (held, released or terminated one by one) until they get a workflow. Continues as new before its
+// history grows too long, so 10,000 tasks fit Temporal's limits.
+import * as wf from '@temporalio/workflow';
+import { DrmaaError } from '../common/errors.js';
+import { isEndState, type JobControlAction, type JobState } from '../common/states.js';
+import type { JobTemplate } from '../common/template.js';
+import {
+  arrayInfoQuery,
+  jobControlSignal,
+  jobControlUpdate,
+  jobInfoQuery,
+  jobStateQuery,
+  jobTemplateQuery,
+  queuedTaskControlUpdate,
+  queuedTaskStateQuery,
+  taskEndedSignal,
+  taskJobId,
+  taskNumbers,
+  waitUpdate,
+  type ArrayJobInfo,
+  type JobStatusView,
+} from './definitions.js';
+import { jobWorkflow, validateAction, validateControl, validateWait } from './job.js';
+
+/** Tasks in flight per run: well under Temporal's 2,000 pending children of one workflow. */
+export const MAX_IN_FLIGHT = 1000;
+/** Tasks started per run before it continues as new (each costs the parent about ten events). */
+const TASKS_PER_RUN = 400;
+
+export interface ArrayJobInput {
+  arrayJobId: string;
+  session: string;
+  template: JobTemplate;
+  begin: number;
+  end: number;
+  step: number;
+  /** At most this many tasks at once; 0 means no limit of the caller's (MAX_IN_FLIGHT still holds). */
+  maxParallel: number;
+  owner?: string;
+  submissionMachine?: string;
+  submissionTime?: string;
+  /** What an earlier run of this array job handed over when it continued as new. */
+  carry?: ArrayCarry;
+}
+
+export interface ArrayCarry {
+  /** Index (into the task numbers) of the next task never yet considered. */
+  cursor: number;
+  /** Tasks released after the cursor passed them: they run first. */
+  backlog: number[];
+  held: number[];
+  running: number[];
+  done: number;
+  failed: number[];
+  /** Tasks terminated while queued here: they never had a workflow. */
+  terminatedQueued: number[];
+  terminating: boolean;
+}
+
+export interface ArrayJobResult {
+  arrayJobId: string;
+  total: number;
+  done: number;
+  failed: number[];
+}
+
+export function validateArray(begin: number, end: number, step: number, maxParallel: number): void {
+  const int = (n: number) => Number.isSafeInteger(n);
+  if (![begin, end, step, maxParallel].every(int)) {
+    throw new DrmaaError('InvalidArgument', 'begin, end, step and maxParallel must be integers');
+  }
+  if (step < 1) throw new DrmaaError('InvalidArgument', `step must be 1 or more, got ${step}`);
+  if (begin > end) throw new DrmaaError('InvalidArgument', `begin (${begin}) must not be after end (${end})`);
+  if (maxParallel < 0)
+    throw new DrmaaError('InvalidArgument', `maxParallel must be 0 (no limit) or more, got ${maxParallel}`);
+}
+
+export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobResult> {
+  const { arrayJobId, begin, end, step } = input;
+  validateArray(begin, end, step, input.maxParallel);
+  const tasks = taskNumbers(begin, end, step);
+  const limit = Math.min(input.maxParallel || MAX_IN_FLIGHT, MAX_IN_FLIGHT);
+  const c: ArrayCarry = input.carry ?? {
+    cursor: 0,
+    backlog: [],
+    held: [],
+    running: [],
+    done: 0,
+    failed: [],
+    terminatedQueued: [],
+    terminating: false,
+  };
+  const held = new Set(c.held);
+  const running = new Set(c.running);
+  const failed = new Set(c.failed);
+  const terminatedQueued = new Set(c.terminatedQueued);
+  /** Position of a task number in the sequence, or -1. */
+  const indexOf = (t: number) =>
+    Number.isSafeInteger(t) && t >= begin && t <= end && (t - begin) % step === 0 ? (t - begin) / step : -1;
+  const isTask = (t: number) => indexOf(t) >= 0;
+  let done = c.done;
+  let startedThisRun = 0;
+
+  const ended = () => done + failed.size;
+  const queuedCount = () => tasks.length - ended() - running.size - held.size;
+  const notStarted = (t: number) =>
+    !running.has(t) && !failed.has(t) && (held.has(t) || c.backlog.includes(t) || indexOf(t) >= c.cursor);
+  const arrayState = (): JobStatusView => {
+    if (ended() === tasks.length) return { state: failed.size ? 'failed' : 'done', subState: '' };
+    if (running.size) return { state: 'running', subState: '' };
+    if (queuedCount() === 0 && held.size) return { state: 'queuedHeld', subState: '' };
+    return { state: 'queued', subState: '' };
+  };
+  const info = (): ArrayJobInfo => ({
+    arrayJobId,
+    session: input.session,
+    begin,
+    end,
+    step,
+    maxParallel: input.maxParallel,
+    total: tasks.length,
+    queued: queuedCount(),
+    held: held.size,
+    running: running.size,
+    done,
+    failed: failed.size,
+  });
+
+  /** The next task to start: released ones first, then in order; held ones wait. */
+  const nextTask = (): number | undefined => {
+    if (c.backlog.length) return c.backlog.shift();
+    while (c.cursor < tasks.length) {
+      const t = tasks[c.cursor++]!;
+      if (!held.has(t) && !failed.has(t)) return t;
+    }
+    return undefined;
+  };
+
+  const controlQueued = (t: number, action: JobControlAction): JobStatusView => {
+    switch (action) {
+      case 'hold':
+        held.add(t);
+        c.backlog = c.backlog.filter((x) => x !== t);
+        return { state: 'queuedHeld', subState: '' };
+      case 'release':
+        held.delete(t);
+        if (indexOf(t) < c.cursor) c.backlog.push(t);
+        return { state: 'queued', subState: '' };
+      case 'terminate':
+        held.delete(t);
+        c.backlog = c.backlog.filter((x) => x !== t);
+        failed.add(t);
+        terminatedQueued.add(t);
+        return { state: 'failed', subState: 'terminated' };
+      default:
+        throw new DrmaaError('InvalidState', `cannot ${action} task ${taskJobId(arrayJobId, t)}: it is queued`);
+    }
+  };
+  const queuedState = (t: number): JobStatusView | null => {
+    if (held.has(t)) return { state: 'queuedHeld', subState: '' };
+    if (terminatedQueued.has(t)) return { state: 'failed', subState: 'terminated' };
+    return notStarted(t) ? { state: 'queued', subState: '' } : null;
+  };
+
+  wf.setHandler(arrayInfoQuery, info);
+  wf.setHandler(jobStateQuery, arrayState);
+  wf.setHandler(jobTemplateQuery, () => input.template);
+  wf.setHandler(jobInfoQuery, () => {
+    const { total, queued, held: h, running: r, done: d, failed: f } = info();
+    return {
+      id: arrayJobId,
+      ...arrayState(),
+      submissionTime: input.submissionTime,
+      jobOwner: input.owner,
+      submissionMachine: input.submissionMachine,
+      extension: { extensionList: { total: `${total}`, queued: `${queued}`, held: `${h}`, running: `${r}`, done: `${d}`, failed: `${f}` } }, // prettier-ignore
+    };
+  });
+  wf.setHandler(queuedTaskStateQuery, queuedState);
+  wf.setHandler(
+    queuedTaskControlUpdate,
+    (t, action) => {
+      if (!notStarted(t)) return 'started';
+      return controlQueued(t, action);
+    },
+    {
+      validator: (t, action) => {
+        if (!isTask(t)) throw new DrmaaError('JobNotExists', `job ${taskJobId(arrayJobId, t)} does not exist`);
+        if (notStarted(t)) validateControl(taskJobId(arrayJobId, t), action, held.has(t) ? 'queuedHeld' : 'queued');
+      },
+    },
+  );
+  wf.setHandler(taskEndedSignal, (t, state: JobState) => {
+    if (!running.delete(t)) return; // told twice (signal and child result): counted once
+    if (state === 'done') done++;
+    else failed.add(t);
+  });
+
+  /** Control of the array job: every task whose state accepts the action gets it. */
+  const controlAll = async (action: JobControlAction): Promise<JobStatusView> => {
+    if (action === 'terminate') c.terminating = true;
+    for (const t of tasks) {
+      if (!notStarted(t)) continue;
+      const s = held.has(t) ? 'queuedHeld' : 'queued';
+      if (action === 'hold' && s === 'queued') controlQueued(t, 'hold');
+      if (action === 'release' && s === 'queuedHeld') controlQueued(t, 'release');
+      if (action === 'terminate') controlQueued(t, 'terminate');
+    }
+    if (action === 'suspend' || action === 'resume' || action === 'terminate') {
+      await Promise.all(
+        [...running].map((t) =>
+          wf
+            .getExternalWorkflowHandle(taskJobId(arrayJobId, t))
+            .signal(jobControlSignal, action)
+            .catch(() => undefined),
+        ),
+      );
+    }
+    return arrayState();
+  };
+  wf.setHandler(jobControlUpdate, controlAll, {
+    validator: (action) => {
+      // Every task whose state accepts the action gets it; once all have ended, none does.
+      validateAction(action);
+      const state = arrayState().state;
+      if (isEndState(state)) throw new DrmaaError('InvalidState', `array job ${arrayJobId} has ended`);
+    },
+  });
+  wf.setHandler(jobControlSignal, async (action) => {
+    await controlAll(action).catch(() => undefined);
+  });
+  wf.setHandler(
+    waitUpdate,
+    async (states, timeoutMs) => {
+      const reached = await wf.condition(() => states.includes(arrayState().state), timeoutMs ?? undefined);
+      if (!reached) {
+        throw new DrmaaError(
+          'Timeout',
+          `array job ${arrayJobId} did not reach ${states.join(' or ')} within ${timeoutMs} ms`,
+        );
+      }
+      return arrayState();
+    },
+    { validator: validateWait },
+  );
+
+  const startTask = async (t: number) => {
+    running.add(t);
+    startedThisRun++;
+    const template: JobTemplate = {
+      ...input.template,
+      jobEnvironment: { ...input.template.jobEnvironment, TASK_ID: String(t) },
+    };
+    const child = await wf.startChild(jobWorkflow, {
+      workflowId: taskJobId(arrayJobId, t),
+      // A task outlives the run that started it: the array job continues as new meanwhile.
+      parentClosePolicy: wf.ParentClosePolicy.ABANDON,
+      args: [
+        {
+          jobId: taskJobId(arrayJobId, t),
+          session: input.session,
+          template,
+          owner: input.owner,
+          submissionMachine: input.submissionMachine,
+          submissionTime: input.submissionTime,
+          arrayJobId,
+          taskNumber: t,
+        },
+      ],
+    });
+    // The task signals its end; its result says the same within this run, and a task that fails
+    // as a workflow (terminated by hand) can only be seen here. Either way it is counted once.
+    child.result().then(
+      (r) => {
+        if (running.delete(t)) {
+          if (r.info.state === 'done') done++;
+          else failed.add(t);
+        }
+      },
+      () => {
+        if (running.delete(t)) failed.add(t);
+      },
+    );
+  };
+
+  while (ended() < tasks.length) {
+    await wf.condition(
+      () =>
+        ended() === tasks.length ||
+        (!c.terminating && running.size < limit && (c.backlog.length > 0 || queuedCount() > 0)) ||
+        startedThisRun >= TASKS_PER_RUN ||
+        wf.workflowInfo().continueAsNewSuggested,
+    );
+    if (ended() === tasks.length) break;
+    if (startedThisRun >= TASKS_PER_RUN || wf.workflowInfo().continueAsNewSuggested) {
+      await wf.condition(wf.allHandlersFinished);
+      return wf.continueAsNew<typeof arrayJobWorkflow>({
+        ...input,
+        carry: {
+          ...c,
+          held: [...held],
+          running: [...running],
+          done,
+          failed: [...failed],
+          terminatedQueued: [...terminatedQueued],
+        },
+      });
+    }
+    const t = nextTask();
+    if (t !== undefined) await startTask(t);
+  }
+  await wf.condition(wf.allHandlersFinished);
+  return { arrayJobId, total: tasks.length, done, failed: [...failed].sort((a, b) => a - b) };
+}
