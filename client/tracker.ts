@@ -269,8 +269,8 @@ export class PodmanTracker {
       const task = TASK_ID.exec(jobId);
       if (!(err instanceof DrmaaError) || err.kind !== 'JobNotExists' || !task) throw err;
       const answer = await this.call(task[1]!, (a) => queued(a, Number(task[2]))).catch(() => null);
-      if (answer === null) throw err;
-      return answer;
+      // No longer queued there: it has just got its own workflow.
+      return answer ?? (await this.call(jobId, own));
     }
   }
 

@@ -1,0 +1,65 @@
+// A worker and a tracker on their own task queue and session, against the stack's real services.
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { PodmanTracker } from '../../client/tracker.js';
+import { createWorker, type PodmanTrackerWorker, type WorkerConfig } from '../../worker/worker.js';
+import { removeSession, requireEnv, stack, uniqueSession } from '../helpers.js';
+
+export interface TrackerFixture {
+  session: string;
+  taskQueue: string;
+  tracker: PodmanTracker;
+  client: Client;
+  worker: PodmanTrackerWorker;
+  close(): Promise<void>;
+}
+
+export async function startTracker(prefix: string, overrides: Partial<WorkerConfig> = {}): Promise<TrackerFixture> {
+  const session = uniqueSession(prefix);
+  const taskQueue = `test-${session}`;
+  const address = requireEnv('TEMPORAL_ADDRESS');
+  const native = await NativeConnection.connect({ address });
+  const worker = await createWorker(
+    {
+      podmanUri: stack.containerHost,
+      temporalAddress: address,
+      namespace: 'default',
+      taskQueue,
+      disableImagePull: false,
+      shutdownGraceMs: 1000,
+      ...overrides,
+    },
+    native,
+  );
+  const running = worker.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const tracker = new PodmanTracker({ client, session, taskQueue });
+  return {
+    session,
+    taskQueue,
+    tracker,
+    client,
+    worker,
+    async close() {
+      worker.shutdown();
+      await running;
+      await native.close();
+      await connection.close();
+      await removeSession(session);
+    },
+  };
+}
+
+/** Retries an assertion on something eventually consistent (Temporal's visibility) for a while. */
+export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
