@@ -247,7 +247,7 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
   );
 
   const startTask = async (t: number) => {
-    running.add(t);
+    running.add(t); // taken before the start goes out, so the next slot count is right
     startedThisRun++;
     const template: JobTemplate = {
       ...input.template,
@@ -308,8 +308,15 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
         },
       });
     }
-    const t = nextTask();
-    if (t !== undefined) await startTask(t);
+    // Fill every free slot in one go: the starts go out together, in one workflow task.
+    const starts: Promise<void>[] = [];
+    for (
+      let t: number | undefined;
+      !c.terminating && running.size < limit && startedThisRun < TASKS_PER_RUN && (t = nextTask()) !== undefined;
+    ) {
+      starts.push(startTask(t));
+    }
+    await Promise.all(starts);
   }
   await wf.condition(wf.allHandlersFinished);
   return { arrayJobId, total: tasks.length, done, failed: [...failed].sort((a, b) => a - b) };
