@@ -1,0 +1,98 @@
+// Jobs survive crashes: of the worker (kill -9), of Podman's API service, of the Temporal server.
+// Every job ends with the right exit status and exactly one container per job: nothing lost,
+// nothing run twice.
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PodmanTracker } from '../../client/tracker.js';
+import { podmanInspect, removeSession, requireEnv, sessionContainers, stack, uniqueSession } from '../helpers.js';
+import { startTracker } from './fixtures.js';
+import { stackUp, startWorkerProcess, stopService } from './processes.js';
+
+async function containersPerJob(session: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const id of await sessionContainers(session)) {
+    const job = (await podmanInspect(id)).Config.Labels['podman-tracker.job']!;
+    counts.set(job, (counts.get(job) ?? 0) + 1);
+  }
+  return counts;
+}
+
+const job = (script: string) => ({ jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', script] });
+
+describe('a worker killed with SIGKILL', () => {
+  const session = uniqueSession('crash');
+  const taskQueue = `test-${session}`;
+  let connection: Connection;
+  let tracker: PodmanTracker;
+
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+    tracker = new PodmanTracker({ client: new Client({ connection }), session, taskQueue });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await removeSession(session);
+  });
+
+  it('loses no job and runs none twice, single jobs and a half-done array job alike', async () => {
+    const host = `crash-host-${session}`;
+    const first = await startWorkerProcess(taskQueue, host);
+    const jobs = await Promise.all([0, 1, 42].map((code) => tracker.addJob(job(`sleep 4; exit ${code}`))));
+    const array = await tracker.addArrayJob(job('sleep 1; exit $((TASK_ID % 3 == 0))'), 1, 6, 1, 2);
+    await Promise.all(jobs.map((j) => tracker.wait(j, 30_000, ['running'])));
+    // Half done: the first two tasks have ended, the next ones run.
+    const tasks = await tracker.listArrayJobs(array);
+    await tracker.wait(tasks[1]!, 30_000, ['done', 'failed']);
+
+    await first.kill9();
+    const second = await startWorkerProcess(taskQueue, host);
+    try {
+      const results = await Promise.all(jobs.map((j) => tracker.result(j)));
+      expect(results.map((r) => r.info.exitStatus)).toEqual([0, 1, 42]);
+      expect(results.map((r) => r.info.state)).toEqual(['done', 'failed', 'failed']);
+      const arrayResult = await tracker.arrayResult(array);
+      expect(arrayResult).toMatchObject({ total: 6, done: 4, failed: [3, 6] });
+
+      const counts = await containersPerJob(session);
+      for (const id of [...jobs, ...tasks]) expect(counts.get(id), id).toBe(1);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('the stack restarted under running jobs', () => {
+  it('survives a restart of Podman’s API service mid-job', async () => {
+    const f = await startTracker('podman-restart');
+    try {
+      const id = await f.tracker.addJob(job('sleep 6; echo finished; exit 3'));
+      await f.tracker.wait(id, 30_000, ['running']);
+      await stopService('podman');
+      await new Promise((r) => setTimeout(r, 2000));
+      await stackUp();
+      const r = await f.tracker.result(id);
+      expect(r.info).toMatchObject({ state: 'failed', exitStatus: 3 });
+      expect(r.stdout).toBe('finished\n');
+      expect((await containersPerJob(f.session)).get(id)).toBe(1);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('survives a restart of the Temporal server mid-job (its SQLite file keeps the jobs)', async () => {
+    const f = await startTracker('temporal-restart');
+    try {
+      const id = await f.tracker.addJob(job('sleep 6; echo finished'));
+      await f.tracker.wait(id, 30_000, ['running']);
+      await stopService('temporal');
+      await new Promise((r) => setTimeout(r, 1000));
+      await stackUp();
+      const r = await f.tracker.result(id);
+      expect(r.info).toMatchObject({ state: 'done', exitStatus: 0 });
+      expect(r.stdout).toBe('finished\n');
+      expect((await containersPerJob(f.session)).get(id)).toBe(1);
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -1,0 +1,76 @@
+// Real processes for fault tests: a worker in a process of its own (to kill -9), and the stack's
+// services stopped and started again with scripts/stack.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { requireEnv } from '../helpers.js';
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output(): string;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts `worker/main.ts` in its own process, and resolves once it polls its task queue. */
+export async function startWorkerProcess(taskQueue: string, hostName: string): Promise<WorkerProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repo, 'worker/main.ts'), '--task-queue', taskQueue, '--host-name', hostName],
+    { cwd: repo, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${out}`)), 60_000);
+    const check = () => {
+      if (out.includes('podman-tracker worker:')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${out}`)));
+  });
+  return {
+    child,
+    output: () => out,
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const stackDir = () => requireEnv('PODMAN_TRACKER_STACK_DIR');
+
+/** Stops one of the stack's services (podman, temporal, registry) the way a crash or an operator would. */
+export async function stopService(name: 'podman' | 'temporal', signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const pid = Number((await readFile(join(stackDir(), 'pids', `${name}.pid`), 'utf8')).trim());
+  process.kill(pid, signal);
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} (pid ${pid}) did not stop`);
+}
+
+/** Brings every stopped service of the stack back, as `scripts/stack up` does. */
+export async function stackUp(): Promise<void> {
+  await run(join(repo, 'scripts/stack'), ['up'], { cwd: repo, env: process.env });
+}
