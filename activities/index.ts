@@ -47,6 +47,8 @@ export interface StartedContainer {
   name: string;
   /** The Podman host that holds the container: later activities of the job go to its worker. */
   host: string;
+  /** When the container started (for a retry that found it running: when it was found). */
+  dispatchTime: string;
 }
 
 export interface JobStatus {
@@ -201,7 +203,9 @@ export function createActivities(opts: PodmanActivityOptions) {
       const containerId = existing.Id;
       const name = (existing.Names?.[0] ?? '').replace(/^\//, '');
       const host = await podmanHost();
-      if (existing.State !== 'created') return { containerId, name, host }; // started by an earlier attempt
+      if (existing.State !== 'created') {
+        return { containerId, name, host, dispatchTime: new Date(existing.Created * 1000).toISOString() }; // started by an earlier attempt
+      }
 
       const container = docker.getContainer(containerId);
       try {
@@ -214,7 +218,7 @@ export function createActivities(opts: PodmanActivityOptions) {
         if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);
         throw failure;
       }
-      return { containerId, name, host };
+      return { containerId, name, host, dispatchTime: new Date().toISOString() };
     },
 
     /** The job's state, sub-state and JobInfo as Podman sees them; `undetermined` when it has no container. */

@@ -137,20 +137,25 @@ export class PodmanTracker {
   jobState(jobId: string): Promise<JobStatusView> {
     return this.read(
       jobId,
-      (h) => h.query(jobStateQuery),
+      async (h) => this.unlessDeleted(jobId, await h.query(jobStateQuery)),
       (a, t) => a.query(queuedTaskStateQuery, t),
     );
   }
 
   async jobInfo(jobId: string): Promise<JobInfo> {
-    return this.read(
+    const info = await this.read(
       jobId,
-      (h) => h.query(jobInfoQuery),
+      async (h) => this.unlessDeleted(jobId, await h.query(jobInfoQuery)),
       async (a, t) => {
         const s = await a.query(queuedTaskStateQuery, t);
         return s && { id: jobId, ...s };
       },
     );
+    // The workflow knows when the job was dispatched; how long it has run is a matter of now.
+    if ((info.state === 'running' || info.state === 'suspended') && info.dispatchTime) {
+      info.wallclockTime = Math.max(0, Date.now() - Date.parse(info.dispatchTime));
+    }
+    return info;
   }
 
   jobTemplate(jobId: string): Promise<JobTemplate> {
@@ -208,7 +213,17 @@ export class PodmanTracker {
       if (!(await this.exists(jobId))) return this.wait(jobId, rest === 0 ? 0 : rest, states);
       return this.wait(jobId, rest, states);
     }
-    return this.call(jobId, (h) => h.executeUpdate(waitUpdate, { args: [states, timeoutMs] }));
+    return this.call(jobId, async (h) => {
+      try {
+        return await h.executeUpdate(waitUpdate, { args: [states, timeoutMs] });
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        // The job ended between the first look and the update: its final state answers.
+        const end = await h.query(jobStateQuery);
+        if (states.includes(end.state)) return end;
+        throw new DrmaaError('InvalidState', `job ${jobId} ended ${end.state}; it cannot reach ${states.join(' or ')}`);
+      }
+    });
   }
 
   /** Removes an ended job's container; the job leaves the session's list, its history stays in Temporal. */
@@ -220,6 +235,7 @@ export class PodmanTracker {
     try {
       await this.client.workflow.execute(deleteJobWorkflow, {
         workflowId: deletedJobId(jobId),
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         taskQueue: this.taskQueue,
         args: [{ jobId, containerId: info.extension?.extensionList.containerId, host: info.allocatedMachines?.[0] }],
       });
@@ -245,6 +261,12 @@ export class PodmanTracker {
 
   arrayResult(arrayJobId: string): Promise<ArrayJobResult> {
     return this.call(arrayJobId, (h) => h.result() as Promise<ArrayJobResult>);
+  }
+
+  /** A deleted job has ended; once its deletion marker exists, it is gone for this API. */
+  private async unlessDeleted<T extends { state: JobState }>(jobId: string, answer: T): Promise<T> {
+    if (isEndState(answer.state) && (await this.exists(deletedJobId(jobId)))) throw jobNotExists(jobId);
+    return answer;
   }
 
   private async exists(jobId: string): Promise<boolean> {

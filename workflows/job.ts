@@ -97,6 +97,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   let starting = false;
   let containerId: string | undefined;
   let host: string | undefined;
+  let dispatchTime: string | undefined;
   let terminateRequested = false;
   let info: JobInfo = { id: jobId, state, subState, submissionTime: input.submissionTime };
   const ref = () => ({ jobId, containerId });
@@ -199,7 +200,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   for (let run = 0; ; run++) {
     starting = true;
     try {
-      ({ containerId, host } = await onHost().createAndStartContainer({ ...input, template }));
+      ({ containerId, host, dispatchTime } = await onHost().createAndStartContainer({ ...input, template }));
     } catch (err) {
       const e = DrmaaError.find(err);
       return endWithoutContainer('startFailed', e ? `${e.kind}: ${e.message}` : String(err));
@@ -207,6 +208,15 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       starting = false;
     }
     if (state === 'queued') state = 'running';
+    info = {
+      ...info,
+      dispatchTime: dispatchTime ?? info.dispatchTime,
+      allocatedMachines: [host!],
+      jobOwner: input.owner,
+      submissionMachine: input.submissionMachine,
+      slots: 1,
+      extension: { extensionList: { containerId: containerId!, image: template.jobCategory ?? '' } },
+    };
     const acts = onHost();
     if (terminateRequested) await acts.killJob(ref()); // asked while the container was being created
 

@@ -34,7 +34,12 @@ describe('array jobs', () => {
   });
 
   it('gives each task its TASK_ID, leaves the template alone, and lists every task at once', async () => {
-    const template = { jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', 'echo task=$TASK_ID'], jobEnvironment: { KEEP: 'me' } };
+    const template = {
+      jobCategory: stack.testImage,
+      remoteCommand: 'sh',
+      args: ['-c', 'echo task=$TASK_ID'],
+      jobEnvironment: { KEEP: 'me' },
+    };
     const id = await f.tracker.addArrayJob(template, 10, 20, 5, 1);
     const tasks = await f.tracker.listArrayJobs(id);
     expect(tasks).toEqual([`${id}.10`, `${id}.15`, `${id}.20`]);

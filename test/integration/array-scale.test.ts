@@ -28,7 +28,7 @@ const standIns: Partial<PodmanActivities> = {
     created.set(input.jobId, (created.get(input.jobId) ?? 0) + 1);
     active++;
     peak = Math.max(peak, active);
-    return { containerId: input.jobId, name: input.jobId, host: 'standin' };
+    return { containerId: input.jobId, name: input.jobId, host: 'standin', dispatchTime: new Date().toISOString() };
   },
   async waitForExit() {
     await new Promise((r) => setTimeout(r, 100)); // long enough for tasks to overlap
@@ -50,7 +50,13 @@ beforeAll(async () => {
   native = await NativeConnection.connect({ address });
   const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
   workers = await Promise.all([
-    Worker.create({ connection: native, taskQueue, workflowsPath, activities: standIns, maxConcurrentWorkflowTaskExecutions: 100 }),
+    Worker.create({
+      connection: native,
+      taskQueue,
+      workflowsPath,
+      activities: standIns,
+      maxConcurrentWorkflowTaskExecutions: 100,
+    }),
     Worker.create({ connection: native, taskQueue: hostQueue(taskQueue, 'standin'), activities: standIns }),
   ]);
   runs = workers.map((w) => w.run());
