@@ -8,7 +8,7 @@ import { toContainerRequest } from '../common/convert.js';
 import { DrmaaError, jobNotExists } from '../common/errors.js';
 import { isEndState, type JobControlAction, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplate, type JobTemplateInput } from '../common/template.js';
-import { arrayJobWorkflow, validateArray, type ArrayJobResult } from '../workflows/array.js';
+import { arrayJobWorkflow, taskTemplate, validateArray, type ArrayJobResult } from '../workflows/array.js';
 import { listJobCategoriesWorkflow } from '../workflows/categories.js';
 import {
   arrayInfoQuery,
@@ -165,8 +165,7 @@ export class PodmanTracker {
       async (a, t) => {
         const s = await a.query(queuedTaskStateQuery, t);
         if (!s) return null;
-        const template = await a.query(jobTemplateQuery);
-        return { ...template, jobEnvironment: { ...template.jobEnvironment, TASK_ID: String(t) } };
+        return taskTemplate(await a.query(jobTemplateQuery), t);
       },
     );
   }

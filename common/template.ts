@@ -14,6 +14,11 @@ const timestamp = z.preprocess(
 
 const stringMap = z.record(z.string(), z.string());
 
+/** Go writes an unset list or map as null: the same as leaving it out. */
+function unsetWhenNull<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === null ? undefined : v), schema.optional());
+}
+
 /** Extension values are strings in DRMAA2; JSON templates may say `true` or `8080` and mean the same. */
 const extensionValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 
@@ -37,19 +42,13 @@ export type ExtensionKey = (typeof EXTENSION_KEYS)[number];
 export const JobTemplateSchema = z
   .object({
     remoteCommand: z.string().optional(),
-    args: z
-      .array(z.string())
-      .nullish()
-      .transform((v) => v ?? undefined),
+    args: unsetWhenNull(z.array(z.string())),
     submitAsHold: z.boolean().optional(),
     reRunnable: z.boolean().optional(),
-    jobEnvironment: stringMap.nullish().transform((v) => v ?? undefined),
+    jobEnvironment: unsetWhenNull(stringMap),
     workingDirectory: z.string().optional(),
     jobCategory: z.string().optional(),
-    email: z
-      .array(z.string())
-      .nullish()
-      .transform((v) => v ?? undefined),
+    email: unsetWhenNull(z.array(z.string())),
     emailOnStarted: z.boolean().optional(),
     emailOnTerminated: z.boolean().optional(),
     jobName: z.string().optional(),
@@ -62,29 +61,17 @@ export const JobTemplateSchema = z
     minSlots: z.number().int().nonnegative().optional(),
     maxSlots: z.number().int().nonnegative().optional(),
     priority: z.number().int().optional(),
-    candidateMachines: z
-      .array(z.string())
-      .nullish()
-      .transform((v) => v ?? undefined),
+    candidateMachines: unsetWhenNull(z.array(z.string())),
     minPhysMemory: z.number().int().nonnegative().optional(),
     machineOs: z.string().optional(),
     machineArch: z.string().optional(),
     startTime: timestamp,
     deadlineTime: timestamp,
-    stageInFiles: stringMap.nullish().transform((v) => v ?? undefined),
-    stageOutFiles: stringMap.nullish().transform((v) => v ?? undefined),
-    resourceLimits: stringMap.nullish().transform((v) => v ?? undefined),
+    stageInFiles: unsetWhenNull(stringMap),
+    stageOutFiles: unsetWhenNull(stringMap),
+    resourceLimits: unsetWhenNull(stringMap),
     accountingString: z.string().optional(),
-    extension: z
-      .object({
-        extensionList: z
-          .record(z.string(), extensionValue)
-          .nullish()
-          .transform((v) => v ?? undefined),
-      })
-      .strict()
-      .nullish()
-      .transform((v) => v ?? undefined),
+    extension: unsetWhenNull(z.object({ extensionList: unsetWhenNull(z.record(z.string(), extensionValue)) }).strict()),
   })
   .strict();
 

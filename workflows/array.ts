@@ -66,6 +66,18 @@ export interface ArrayJobResult {
   failed: number[];
 }
 
+/** A task's own template: TASK_ID in its environment, DRMAA2's $DRMAA2_INDEX$ in its paths replaced. */
+export function taskTemplate(t: JobTemplate, task: number): JobTemplate {
+  const index = (p: string | undefined) => p?.replaceAll('$DRMAA2_INDEX$', String(task));
+  return {
+    ...t,
+    jobEnvironment: { ...t.jobEnvironment, TASK_ID: String(task) },
+    inputPath: index(t.inputPath),
+    outputPath: index(t.outputPath),
+    errorPath: index(t.errorPath),
+  };
+}
+
 export function validateArray(begin: number, end: number, step: number, maxParallel: number): void {
   const int = (n: number) => Number.isSafeInteger(n);
   if (![begin, end, step, maxParallel].every(int)) {
@@ -249,10 +261,7 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
   const startTask = async (t: number) => {
     running.add(t); // taken before the start goes out, so the next slot count is right
     startedThisRun++;
-    const template: JobTemplate = {
-      ...input.template,
-      jobEnvironment: { ...input.template.jobEnvironment, TASK_ID: String(t) },
-    };
+    const template = taskTemplate(input.template, t);
     const child = await wf.startChild(jobWorkflow, {
       workflowId: taskJobId(arrayJobId, t),
       // A task outlives the run that started it: the array job continues as new meanwhile.
