@@ -1,6 +1,6 @@
 // Temporal activities: each wraps one Podman operation and is safe to run again after a crash or
 // a retry. Workflows call them through proxyActivities<PodmanActivities>().
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { access, constants } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -193,6 +193,7 @@ export function createActivities(opts: PodmanActivityOptions) {
         const name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
         try {
           const created = await docker.createContainer({ ...req.create, name });
+          log.info('container created', { jobId: input.jobId, container: name });
           existing = { Id: created.id, Names: [name], State: 'created' } as Docker.ContainerInfo;
         } catch (err) {
           // A lost race with our own earlier attempt (same derived name) is not an error.
@@ -204,6 +205,7 @@ export function createActivities(opts: PodmanActivityOptions) {
       const name = (existing.Names?.[0] ?? '').replace(/^\//, '');
       const host = await podmanHost();
       if (existing.State !== 'created') {
+        log.info('container already started by an earlier attempt', { jobId: input.jobId, container: name });
         return { containerId, name, host, dispatchTime: new Date(existing.Created * 1000).toISOString() }; // started by an earlier attempt
       }
 
@@ -216,6 +218,7 @@ export function createActivities(opts: PodmanActivityOptions) {
         const failure = toDrmaaError(err, startFailureKind(err), `starting the container of job ${input.jobId}`);
         // Podman refused the container (bad command, port taken...): leave nothing behind.
         if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);
+        log.warn('container did not start', { jobId: input.jobId, error: failure.message });
         throw failure;
       }
       return { containerId, name, host, dispatchTime: new Date().toISOString() };

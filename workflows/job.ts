@@ -166,6 +166,12 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   const deadlineMs = () => (template.deadlineTime ? Date.parse(template.deadlineTime) - Date.now() : undefined);
   const noOutput = { stdout: '', stderr: '', stdoutTruncated: 0, stderrTruncated: 0 };
   const finish = async (final: JobWorkflowResult): Promise<JobWorkflowResult> => {
+    wf.log.info('job ended', {
+      jobId,
+      state: final.info.state,
+      subState: final.info.subState,
+      exitStatus: final.info.exitStatus,
+    });
     info = final.info;
     state = final.info.state;
     subState = final.info.subState ?? '';
@@ -208,6 +214,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       starting = false;
     }
     if (state === 'queued') state = 'running';
+    wf.log.info('job running', { jobId, host, containerId });
     info = {
       ...info,
       dispatchTime: dispatchTime ?? info.dispatchTime,
