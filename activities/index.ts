@@ -360,16 +360,9 @@ export function createActivities(opts: PodmanActivityOptions) {
 
         const check = async (event?: ContainerEvent) => {
           const c = await inspect({ ...ref, containerId: id });
-          if (!c) {
-            // Gone (removed by someone else): the die event still carries the exit code.
-            const code = event?.Actor?.Attributes?.containerExitCode;
-            if (code === undefined)
-              return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
-            const exitStatus = Number(code);
-            return settle(() =>
-              resolve({ state: exitStatus === 0 ? 'done' : 'failed', subState: 'containerRemoved', info: undefined }),
-            );
-          }
+          // Removed before its result was collected (by hand, or with its host): the job's
+          // container vanished; the workflow decides whether to run it again.
+          if (!c) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
           const s = await status(c);
           if (!isEndState(s.state)) return;
           // An exit under a restart policy is followed by a start; one stopped by the user is not.

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrmaaError } from '../../common/errors.js';
 import type { JobControlAction, JobState } from '../../common/states.js';
-import { podmanInspect, sessionContainers, stack } from '../helpers.js';
+import { podman, podmanInspect, sessionContainers, stack } from '../helpers.js';
 import { eventually, startTracker, type TrackerFixture } from './fixtures.js';
 
 let f: TrackerFixture;
@@ -170,5 +170,31 @@ describe('several Podman hosts', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('a container that vanishes', () => {
+  const script = { jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', 'echo ran; sleep 3'] };
+  const removeContainerOf = async (id: string) => {
+    const info = await f.tracker.jobInfo(id);
+    await podman('rm', '-f', info.extension!.extensionList.containerId!);
+  };
+
+  it('is run again when the job is reRunnable', async () => {
+    const id = await f.tracker.addJob({ ...script, reRunnable: true });
+    await f.tracker.wait(id, 30_000, ['running']);
+    const first = (await f.tracker.jobInfo(id)).extension!.extensionList.containerId;
+    await removeContainerOf(id);
+    const r = await f.tracker.result(id);
+    expect(r.info).toMatchObject({ state: 'done', exitStatus: 0 });
+    expect(r.stdout).toBe('ran\n');
+    expect(r.info.extension?.extensionList.containerId).not.toBe(first);
+  });
+
+  it('fails the job, saying why, when it is not', async () => {
+    const id = await f.tracker.addJob(script);
+    await f.tracker.wait(id, 30_000, ['running']);
+    await removeContainerOf(id);
+    expect((await f.tracker.result(id)).info).toMatchObject({ state: 'failed', subState: 'containerLost' });
   });
 });
