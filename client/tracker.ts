@@ -9,7 +9,8 @@ import { DrmaaError, jobNotExists } from '../common/errors.js';
 import { isEndState, type JobControlAction, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplate, type JobTemplateInput } from '../common/template.js';
 import { arrayJobWorkflow, taskTemplate, validateArray, type ArrayJobResult } from '../workflows/array.js';
-import { listJobCategoriesWorkflow } from '../workflows/categories.js';
+import { jobLogsWorkflow, listJobCategoriesWorkflow } from '../workflows/categories.js';
+import type { JobOutput } from '../activities/index.js';
 import {
   arrayInfoQuery,
   jobControlUpdate,
@@ -250,6 +251,24 @@ export class PodmanTracker {
       workflowId: `categories-${randomUUID()}`,
       taskQueue: this.taskQueue,
       args: [host],
+    });
+  }
+
+  /** The job's output so far (bounded), read from its container; empty before it has one. */
+  async jobLogs(jobId: string): Promise<JobOutput> {
+    const info = await this.jobInfo(jobId);
+    const containerId = info.extension?.extensionList.containerId;
+    const host = info.allocatedMachines?.[0];
+    if (!containerId || !host) return { stdout: '', stderr: '', stdoutTruncated: 0, stderrTruncated: 0 };
+    if (isEndState(info.state)) {
+      // An ended job's output is in its result, even once its container is gone (rm).
+      const { stdout, stderr, stdoutTruncated, stderrTruncated } = await this.result(jobId);
+      return { stdout, stderr, stdoutTruncated, stderrTruncated };
+    }
+    return this.client.workflow.execute(jobLogsWorkflow, {
+      workflowId: `logs-${randomUUID()}`,
+      taskQueue: this.taskQueue,
+      args: [{ jobId, containerId, host }],
     });
   }
 

@@ -16,7 +16,10 @@ const stringMap = z.record(z.string(), z.string());
 
 /** Go writes an unset list or map as null: the same as leaving it out. */
 function unsetWhenNull<T extends z.ZodType>(schema: T) {
-  return z.preprocess((v) => (v === null ? undefined : v), schema.optional());
+  return schema
+    .nullable()
+    .transform((v) => v ?? undefined)
+    .optional();
 }
 
 /** Extension values are strings in DRMAA2; JSON templates may say `true` or `8080` and mean the same. */

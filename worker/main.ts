@@ -1,7 +1,7 @@
 // `node dist/worker/main.js [--podman URI] [--temporal-address HOST:PORT] [--namespace NS]
-//  [--task-queue Q] [--disable-image-pull]`; each flag also has its environment variable.
+//  [--task-queue Q] [--host-name NAME] [--disable-image-pull]`; each flag also has its variable.
 import { parseArgs } from 'node:util';
-import { configFromEnv, createWorker } from './worker.js';
+import { configFromEnv, runWorker } from './worker.js';
 
 const { values } = parseArgs({
   options: {
@@ -14,7 +14,7 @@ const { values } = parseArgs({
   },
 });
 const base = configFromEnv();
-const config = {
+await runWorker({
   ...base,
   podmanUri: values.podman ?? base.podmanUri,
   temporalAddress: values['temporal-address'] ?? base.temporalAddress,
@@ -22,10 +22,4 @@ const config = {
   taskQueue: values['task-queue'] ?? base.taskQueue,
   disableImagePull: values['disable-image-pull'] ?? base.disableImagePull,
   hostName: values['host-name'] ?? base.hostName,
-};
-const worker = await createWorker(config);
-console.log(
-  `podman-tracker worker: Podman ${config.podmanUri} (host ${worker.hostName}), Temporal ${config.temporalAddress}, namespace ${config.namespace}, task queue ${config.taskQueue}`,
-);
-// Worker.run() shuts down gracefully on SIGINT and SIGTERM by itself.
-await worker.run();
+});

@@ -83,3 +83,13 @@ export async function createWorker(config: WorkerConfig, connection?: NativeConn
     },
   };
 }
+
+/** Runs a worker until SIGINT or SIGTERM (Temporal's Worker.run handles both and drains gracefully). */
+export async function runWorker(config: WorkerConfig): Promise<void> {
+  const worker = await createWorker(config);
+  console.log(
+    `podman-tracker worker: Podman ${config.podmanUri} (host ${worker.hostName}), Temporal ${config.temporalAddress}, ` +
+      `namespace ${config.namespace}, task queue ${config.taskQueue}`,
+  );
+  await worker.run();
+}

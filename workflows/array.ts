@@ -18,6 +18,7 @@ import {
   taskEndedSignal,
   taskJobId,
   taskNumbers,
+  waitFor,
   waitUpdate,
   type ArrayJobInfo,
   type JobStatusView,
@@ -246,7 +247,7 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
   wf.setHandler(
     waitUpdate,
     async (states, timeoutMs) => {
-      const reached = await wf.condition(() => states.includes(arrayState().state), timeoutMs ?? undefined);
+      const reached = await waitFor(() => states.includes(arrayState().state), timeoutMs);
       if (!reached) {
         throw new DrmaaError(
           'Timeout',

@@ -58,3 +58,12 @@ export function taskNumbers(begin: number, end: number, step: number): number[] 
 export function hostQueue(taskQueue: string, host: string): string {
   return `${taskQueue}@${host}`;
 }
+
+/** Waits for a condition, for ever when timeoutMs is null; false when the time ran out first. */
+export async function waitFor(fn: () => boolean, timeoutMs: number | null): Promise<boolean> {
+  if (timeoutMs === null) {
+    await wf.condition(fn);
+    return true;
+  }
+  return wf.condition(fn, timeoutMs);
+}

@@ -2,5 +2,5 @@
 export { jobWorkflow, type JobWorkflowInput, type JobWorkflowResult } from './job.js';
 export { arrayJobWorkflow, type ArrayJobInput, type ArrayJobResult } from './array.js';
 export { deleteJobWorkflow, deletedJobId } from './delete.js';
-export { listJobCategoriesWorkflow } from './categories.js';
+export { jobLogsWorkflow, listJobCategoriesWorkflow } from './categories.js';
 export * from './definitions.js';

@@ -13,6 +13,7 @@ import {
   jobStateQuery,
   jobTemplateQuery,
   taskEndedSignal,
+  waitFor,
   waitUpdate,
   type JobStatusView,
 } from './definitions.js';
@@ -151,7 +152,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   wf.setHandler(
     waitUpdate,
     async (states, timeoutMs) => {
-      const reached = await wf.condition(() => states.includes(state), timeoutMs ?? undefined);
+      const reached = await waitFor(() => states.includes(state), timeoutMs);
       if (!reached && !states.includes(state)) {
         throw new DrmaaError(
           'Timeout',
