@@ -33,7 +33,7 @@ unit: node_modules
 test:
 	$(STACK) up
 	@set -o pipefail; eval "$$($(STACK) env)"; \
-	  $(MAKE) --no-print-directory lint typecheck && npx vitest run; rc=$$?; \
+	  $(MAKE) --no-print-directory lint typecheck build && npx vitest run; rc=$$?; \
 	  $(STACK) down; exit $$rc
 
 demo:

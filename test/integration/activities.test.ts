@@ -3,6 +3,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DrmaaError } from '../../common/errors.js';
 import type { JobTemplateInput } from '../../common/template.js';
@@ -95,7 +96,7 @@ describe('the Go tracker cases', () => {
     const waiting = env.run(h.acts.waitForExit, job);
     await new Promise((r) => setTimeout(r, 500));
     env.cancel('CANCELLED'); // what a timed-out wait does to the activity
-    await expect(waiting).rejects.toBeDefined();
+    await expect(waiting).rejects.toBeInstanceOf(CancelledFailure);
     expect((await h.run('inspectJob', job)).state).toBe('running');
     await h.run('killJob', job);
   });
