@@ -136,6 +136,26 @@ describe('submitting and controlling', () => {
   });
 });
 
+describe('--json forms', () => {
+  it('submit, suspend, terminate, wait, logs, delete, submit-array', async () => {
+    const { id } = JSON.parse(await ok('--json', 'submit', ...image(), 'sh', '-c', 'echo hi; sleep 100'));
+    expect(JSON.parse(await ok('--json', 'wait', id, '--state', 'running', '--timeout', '30s'))).toEqual({
+      state: 'running',
+      subState: '',
+    });
+    expect(JSON.parse(await ok('--json', 'suspend', id))).toEqual({ state: 'suspended', subState: '' });
+    await eventually(async () =>
+      expect(JSON.parse(await ok('--json', 'logs', id))).toMatchObject({ stdout: 'hi\n', stderr: '' }),
+    );
+    await ok('--json', 'terminate', id);
+    expect(JSON.parse(await ok('--json', 'wait', id))).toEqual({ state: 'failed', subState: 'terminated' });
+    expect(JSON.parse(await ok('--json', 'delete', id))).toEqual({ deleted: id });
+    const array = JSON.parse(await ok('--json', 'submit-array', '--begin', '1', '--end', '2', ...image(), 'true'));
+    expect(array.id).toMatch(new RegExp(`^${f.session}\\.`));
+    await ok('wait', array.id, '--timeout', '30s');
+  });
+});
+
 describe('array jobs', () => {
   it('submit-array --wait prints plain progress lines when not on a terminal, and fails if a task failed', async () => {
     const r = await cli(
