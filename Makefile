@@ -9,6 +9,7 @@ help:
 	@echo "make demo   start the local stack and run a job end to end"
 	@echo "make test   install what is missing, start the stack, lint, typecheck, run every test, stop the stack"
 	@echo "make build  compile TypeScript into dist/"
+	@echo "make bench  benchmarks against raw Podman (BENCH_SMOKE=1 for a quick run)"
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -40,6 +41,12 @@ demo:
 	$(STACK) up
 	$(MAKE) --no-print-directory build
 	@eval "$$($(STACK) env)"; node dist/scripts/demo.js
+
+# Benchmarks against raw Podman, measured in the same run (not part of `make test`).
+bench:
+	$(STACK) up
+	$(MAKE) --no-print-directory build
+	@eval "$$($(STACK) env)"; node --import tsx bench/run.ts
 
 stack-up:
 	$(STACK) up

@@ -26,9 +26,10 @@ export function jobStateOf(c: Docker.ContainerInspectInfo): StateAndSubState {
   if (s.Running || s.Status === 'running' || s.Status === 'stopping') {
     return { state: 'running', subState: (c.RestartCount ?? 0) > 0 ? 'restarting' : '' };
   }
-  // Created (or configured/initialized) but never started: the job has not run yet.
-  if (['created', 'configured', 'initialized'].includes(s.Status) && !time(s.StartedAt)) {
-    return { state: 'queued', subState: '' };
+  // Created (or configured/initialized) but never started: the job has not run yet. The same
+  // status after a start is Podman re-creating the container for its restart policy.
+  if (['created', 'configured', 'initialized'].includes(s.Status)) {
+    return time(s.StartedAt) ? { state: 'running', subState: 'restarting' } : { state: 'queued', subState: '' };
   }
   if (s.OOMKilled) return { state: 'failed', subState: 'oomKilled' };
   return s.ExitCode === 0 ? { state: 'done', subState: '' } : { state: 'failed', subState: '' };

@@ -20,6 +20,7 @@ function container(state: State, extra: Partial<Docker.ContainerInspectInfo> = {
 describe('container state -> DRMAA2 state', () => {
   it.each([
     [{ Status: 'created' }, 'queued', ''],
+    [{ Status: 'created', StartedAt: '2026-01-01T00:00:01Z' }, 'running', 'restarting'],
     [{ Status: 'running', Running: true, StartedAt: '2026-01-01T00:00:01Z' }, 'running', ''],
     [{ Status: 'restarting', Restarting: true }, 'running', 'restarting'],
     [{ Status: 'paused', Paused: true, Running: true }, 'suspended', ''],

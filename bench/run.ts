@@ -1,0 +1,339 @@
+// `make bench`: every case beside its raw-Podman baseline, measured in the same run, repeated to
+// quote a median and the spread. A table goes to stdout, JSON to bench/results/.
+// Sizes: BENCH_REPEAT (15), BENCH_ARRAY_TASKS (200), BENCH_SCALE_TASKS (1000), BENCH_BURST (500),
+// BENCH_IDLE_JOBS (20), BENCH_IDLE_SECONDS (20); BENCH_SMOKE=1 shrinks them all.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { PodmanTracker } from '../client/tracker.js';
+import { startProxy, type CountingProxy } from './proxy.js';
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const env = (name: string) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run through \`make bench\``);
+  return v;
+};
+const smoke = process.env.BENCH_SMOKE === '1';
+const size = (name: string, normal: number, tiny: number) => Number(process.env[name] ?? (smoke ? tiny : normal));
+const REPEAT = size('BENCH_REPEAT', 15, 3);
+const ARRAY_TASKS = size('BENCH_ARRAY_TASKS', 200, 8);
+const SCALE_TASKS = size('BENCH_SCALE_TASKS', 1000, 16);
+const BURST = size('BENCH_BURST', 500, 20);
+const IDLE_JOBS = size('BENCH_IDLE_JOBS', 20, 3);
+const IDLE_SECONDS = size('BENCH_IDLE_SECONDS', 20, 3);
+
+const image = env('PODMAN_TRACKER_TEST_IMAGE');
+const socket = env('PODMAN_TRACKER_PODMAN_SOCKET');
+const stackDir = env('PODMAN_TRACKER_STACK_DIR');
+const podmanArgs = ['--remote', '--url', `unix://${socket}`];
+const now = () => performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function stats(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))]!;
+  return { n: s.length, median: q(0.5), min: s[0]!, max: s.at(-1)!, p10: q(0.1), p90: q(0.9) };
+}
+type Stats = ReturnType<typeof stats>;
+
+async function podman(...args: string[]) {
+  return run('podman', [...podmanArgs, ...args], { maxBuffer: 64 << 20 });
+}
+
+/** Seconds for N `podman run --rm` at parallelism P: the raw limit. */
+async function rawParallel(n: number, p: number): Promise<number> {
+  const t0 = now();
+  await run('sh', ['-c', `seq ${n} | xargs -P ${p} -I{} podman ${podmanArgs.join(' ')} run --rm ${image} true`]);
+  return (now() - t0) / 1000;
+}
+
+/** The Go tracker's array job: create+start one container after another, then wait for all. */
+async function goTrackerLoop(n: number): Promise<number> {
+  const t0 = now();
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++)
+    ids.push((await podman('run', '-d', '--label', 'bench=go-loop', image, 'true')).stdout.trim());
+  await podman('wait', ...ids);
+  const seconds = (now() - t0) / 1000;
+  await podman('rm', ...ids);
+  return seconds;
+}
+
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+async function startWorker(proxy: CountingProxy, taskQueue: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(repo, 'bin/podman-tracker'), 'worker', '--podman', `unix://${proxy.socketPath}`],
+    {
+      env: { ...process.env, PODMAN_TRACKER_TASK_QUEUE: taskQueue },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('podman-tracker worker:') && resolve());
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+  return child;
+}
+
+interface Row {
+  case: string;
+  measure: string;
+  podmanTracker: Stats | number;
+  raw?: Stats | number;
+  ratio?: number;
+  target: string;
+  met?: boolean;
+  note?: string;
+}
+
+const median = (x: Stats | number) => (typeof x === 'number' ? x : x.median);
+
+async function main() {
+  const taskQueue = `bench-${Date.now()}`;
+  const proxy = await startProxy(join(stackDir, 'bench-proxy.sock'), socket);
+  const worker = await startWorker(proxy, taskQueue);
+  const connection = await Connection.connect({ address: env('TEMPORAL_ADDRESS') });
+  const tracker = new PodmanTracker({ client: new Client({ connection }), session: `bench-${Date.now()}`, taskQueue });
+  const rows: Row[] = [];
+  const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+  try {
+    // Warm both paths once (image cache, worker's workflow cache, Podman's first-run work).
+    await tracker.result(await tracker.addJob({ jobCategory: image, remoteCommand: 'true' }));
+    await podman('run', '--rm', image, 'true');
+
+    // 1. One job, submit to done, against `podman run --rm`, interleaved so drift hits both alike.
+    log(`case 1: ${REPEAT} single jobs`);
+    const ours: number[] = [];
+    const raw: number[] = [];
+    const phases = {
+      submitToDispatch: [] as number[],
+      dispatchToFinish: [] as number[],
+      finishToResult: [] as number[],
+    };
+    for (let i = 0; i < REPEAT; i++) {
+      let t0 = now();
+      const submitted = Date.now();
+      const id = await tracker.addJob({ jobCategory: image, remoteCommand: 'true' });
+      const r = await tracker.result(id);
+      ours.push(now() - t0);
+      const resultAt = Date.now();
+      phases.submitToDispatch.push(Date.parse(r.info.dispatchTime!) - submitted);
+      phases.dispatchToFinish.push(Date.parse(r.info.finishTime!) - Date.parse(r.info.dispatchTime!));
+      phases.finishToResult.push(resultAt - Date.parse(r.info.finishTime!));
+      t0 = now();
+      await podman('run', '--rm', image, 'true');
+      raw.push(now() - t0);
+    }
+    const one = stats(ours);
+    const oneRaw = stats(raw);
+    rows.push({
+      case: '1 single job',
+      measure: 'submit to done, ms',
+      podmanTracker: one,
+      raw: oneRaw,
+      ratio: one.median / oneRaw.median,
+      target: '<= 1.15x raw',
+      met: one.median / oneRaw.median <= 1.15,
+      note: `phases (median ms): submit->dispatch ${stats(phases.submitToDispatch).median.toFixed(0)}, dispatch->finish ${stats(phases.dispatchToFinish).median.toFixed(0)}, finish->result ${stats(phases.finishToResult).median.toFixed(0)}`,
+    });
+
+    // 2. Array throughput at maxParallel 1, 4, 8.
+    for (const p of [1, 4, 8]) {
+      log(`case 2: ${ARRAY_TASKS} tasks at maxParallel ${p}`);
+      let t0 = now();
+      const id = await tracker.addArrayJob({ jobCategory: image, remoteCommand: 'true' }, 1, ARRAY_TASKS, 1, p);
+      const res = await tracker.arrayResult(id);
+      const oursTps = ARRAY_TASKS / ((now() - t0) / 1000);
+      if (res.done !== ARRAY_TASKS) throw new Error(`array at ${p}: ${res.done} of ${ARRAY_TASKS} done`);
+      t0 = now();
+      const rawTps = ARRAY_TASKS / (await rawParallel(ARRAY_TASKS, p));
+      rows.push({
+        case: `2 array, maxParallel ${p}`,
+        measure: 'tasks/s',
+        podmanTracker: oursTps,
+        raw: rawTps,
+        ratio: oursTps / rawTps,
+        target: '>= 1.0x raw',
+        met: oursTps / rawTps >= 1.0,
+      });
+    }
+    log(`case 2: Go tracker loop, ${ARRAY_TASKS} tasks`);
+    const goTps = ARRAY_TASKS / (await goTrackerLoop(ARRAY_TASKS));
+    rows.push({
+      case: '2 array, Go tracker loop',
+      measure: 'tasks/s',
+      podmanTracker: goTps,
+      target: 'reference',
+      note: 'create+start one after another, then wait',
+    });
+
+    // 3. Idle cost: requests to Podman's API per job per second while jobs sleep.
+    log(`case 3: ${IDLE_JOBS} jobs sleeping, ${IDLE_SECONDS} s counted`);
+    const sleepers = await Promise.all(
+      Array.from({ length: IDLE_JOBS }, () =>
+        tracker.addJob({ jobCategory: image, remoteCommand: 'sleep', args: ['3600'] }),
+      ),
+    );
+    await Promise.all(sleepers.map((j) => tracker.wait(j, 120_000, ['running'])));
+    await sleep(2000); // let the watchers settle on their event streams
+    proxy.reset();
+    await sleep(IDLE_SECONDS * 1000);
+    const idleRate = proxy.total() / IDLE_JOBS / IDLE_SECONDS;
+    const idleDetail = [...proxy.counts()].map(([k, v]) => `${k} x${v}`).join(', ') || 'none';
+    rows.push({
+      case: '3 idle cost',
+      measure: 'requests/job/s',
+      podmanTracker: idleRate,
+      target: '<= 0.1 (Go Wait: 10)',
+      met: idleRate <= 0.1,
+      note: `requests: ${idleDetail}`,
+    });
+
+    // 4. Control latency on one of the sleepers.
+    log(`case 4: ${REPEAT} suspend/resume pairs`);
+    const suspend: number[] = [];
+    const resume: number[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      let t0 = now();
+      await tracker.jobControl(sleepers[0]!, 'suspend');
+      suspend.push(now() - t0);
+      t0 = now();
+      await tracker.jobControl(sleepers[0]!, 'resume');
+      resume.push(now() - t0);
+    }
+    const s4 = stats(suspend);
+    const r4 = stats(resume);
+    rows.push({
+      case: '4 control: suspend',
+      measure: 'ms',
+      podmanTracker: s4,
+      target: '< 300 ms',
+      met: s4.median < 300,
+    });
+    rows.push({
+      case: '4 control: resume',
+      measure: 'ms',
+      podmanTracker: r4,
+      target: '< 300 ms',
+      met: r4.median < 300,
+    });
+    await Promise.all(sleepers.map((j) => tracker.jobControl(j, 'terminate')));
+    await Promise.all(sleepers.map((j) => tracker.wait(j, 60_000)));
+
+    // 5. Scale: a large array at maxParallel 8; the worker's peak memory; history within limits.
+    log(`case 5: ${SCALE_TASKS} tasks at maxParallel 8`);
+    let t0 = now();
+    const big = await tracker.addArrayJob({ jobCategory: image, remoteCommand: 'true' }, 1, SCALE_TASKS, 1, 8);
+    const bigRes = await tracker.arrayResult(big);
+    const bigSeconds = (now() - t0) / 1000;
+    if (bigRes.done !== SCALE_TASKS) throw new Error(`scale: ${bigRes.done} of ${SCALE_TASKS} done`);
+    const rawBig = await rawParallel(SCALE_TASKS, 8);
+    const histories: number[] = [];
+    for await (const w of new Client({ connection }).workflow.list({ query: `WorkflowId = '${big}'` }))
+      histories.push(w.historyLength);
+    const rss = await peakRssMiB(worker.pid!);
+    rows.push({
+      case: `5 scale, ${SCALE_TASKS} tasks`,
+      measure: 'seconds',
+      podmanTracker: bigSeconds,
+      raw: rawBig,
+      ratio: bigSeconds / rawBig,
+      target: 'reference: raw xargs -P 8',
+    });
+    rows.push({ case: '5 worker peak memory', measure: 'MiB', podmanTracker: rss, target: '< 300 MB', met: rss < 300 });
+    rows.push({
+      case: '5 array history',
+      measure: 'events (longest run)',
+      podmanTracker: Math.max(...histories),
+      target: '< 51,200',
+      met: Math.max(...histories) < 51_200,
+      note: `${histories.length} runs`,
+    });
+
+    // 6. Submission burst: BURST submits from 10 clients at once.
+    log(`case 6: ${BURST} submits from 10 clients`);
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, () => Connection.connect({ address: env('TEMPORAL_ADDRESS') })),
+    );
+    const burstSession = `burst-${Date.now()}`;
+    t0 = now();
+    const ids = (
+      await Promise.all(
+        clients.map(async (c) => {
+          const t = new PodmanTracker({ client: new Client({ connection: c }), session: burstSession, taskQueue });
+          const mine: string[] = [];
+          for (let i = 0; i < BURST / 10; i++) mine.push(await t.addJob({ jobCategory: image, remoteCommand: 'true' }));
+          return mine;
+        }),
+      )
+    ).flat();
+    const acceptSeconds = (now() - t0) / 1000;
+    const burstTracker = new PodmanTracker({ client: new Client({ connection }), session: burstSession, taskQueue });
+    const finals = await Promise.all(ids.map((id) => burstTracker.result(id)));
+    const allSeconds = (now() - t0) / 1000;
+    const done = finals.filter((r) => r.info.state === 'done').length;
+    await Promise.all(clients.map((c) => c.close()));
+    rows.push({
+      case: `6 burst, ${BURST} submits`,
+      measure: 'seconds to accept all',
+      podmanTracker: acceptSeconds,
+      target: 'all accepted, none lost',
+      met: new Set(ids).size === BURST && done === BURST,
+      note: `${done}/${BURST} done after ${allSeconds.toFixed(1)} s`,
+    });
+  } finally {
+    worker.kill('SIGTERM');
+    await connection.close();
+    await proxy.close();
+    await podman('rm', '-f', '--filter', 'label=bench=go-loop').catch(() => undefined);
+  }
+
+  const fmt = (x: Stats | number | undefined) =>
+    x === undefined
+      ? ''
+      : typeof x === 'number'
+        ? x.toFixed(x < 10 ? 2 : 1)
+        : `${x.median.toFixed(0)} (${x.min.toFixed(0)}-${x.max.toFixed(0)}, n=${x.n})`;
+  console.table(
+    rows.map((r) => ({
+      case: r.case,
+      measure: r.measure,
+      'podman-tracker': fmt(r.podmanTracker),
+      'raw podman': fmt(r.raw),
+      ratio: r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
+      target: r.target,
+      met: r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+    })),
+  );
+  for (const r of rows.filter((r) => r.note)) console.log(`${r.case}: ${r.note}`);
+  const outDir = join(repo, 'bench/results');
+  await mkdir(outDir, { recursive: true });
+  const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        smoke,
+        sizes: { REPEAT, ARRAY_TASKS, SCALE_TASKS, BURST, IDLE_JOBS, IDLE_SECONDS },
+        rows,
+        median: rows.map((r) => median(r.podmanTracker)),
+      },
+      null,
+      2,
+    ),
+  );
+  console.log(`\nJSON: ${file}`);
+}
+
+await main();
