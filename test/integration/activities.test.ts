@@ -21,7 +21,7 @@ const session = uniqueSession('activities');
 const h = new ActivityHarness();
 let seq = 0;
 
-function submit(template: Partial<JobTemplateInput>, jobId = `job-${++seq}`) {
+function submit(template: Partial<JobTemplateInput>, jobId = `${session}.job-${++seq}`) {
   return h
     .run('createAndStartContainer', {
       jobId,
@@ -104,12 +104,13 @@ describe('the Go tracker cases', () => {
 
 describe('retries and idempotence', () => {
   it('create-and-start twice with one job ID leaves one container', async () => {
-    const a = await submit({ remoteCommand: 'sleep', args: ['30'] }, 'same-job');
-    const b = await submit({ remoteCommand: 'sleep', args: ['30'] }, 'same-job');
+    const same = `${session}.same-job`;
+    const a = await submit({ remoteCommand: 'sleep', args: ['30'] }, same);
+    const b = await submit({ remoteCommand: 'sleep', args: ['30'] }, same);
     expect(b.containerId).toBe(a.containerId);
     const all = await sessionContainers(session);
     const mine = await Promise.all(all.map((id) => podmanInspect(id)));
-    expect(mine.filter((c) => c.Config.Labels['podman-tracker.job'] === 'same-job')).toHaveLength(1);
+    expect(mine.filter((c) => c.Config.Labels['podman-tracker.job'] === same)).toHaveLength(1);
     await h.run('killJob', a);
     await h.run('killJob', a); // killing an ended job is harmless
   });
@@ -241,7 +242,7 @@ describe('job control', () => {
   });
 
   it('errors on control of a job without a container', async () => {
-    const ghost = { jobId: 'no-such-job' };
+    const ghost = { jobId: `${session}.no-such-job` };
     for (const action of ['pauseJob', 'unpauseJob', 'killJob', 'jobLogs'] as const) {
       const err = await h.run(action, ghost).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DrmaaError);

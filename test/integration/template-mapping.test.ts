@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(() => removeSession(session));
 
 async function submitAndInspect(template: Partial<JobTemplateInput>) {
-  const jobId = `map-${++seq}`;
+  const jobId = `${session}.map-${++seq}`;
   const r = await h.run('createAndStartContainer', {
     jobId,
     session,
@@ -146,7 +146,7 @@ describe('extensions, read back from Podman', () => {
     expect(inspect.HostConfig.UTSMode).toBe('host');
     expect(inspect.HostConfig.PidMode).toBe('host');
     // Podman 4.3's inspect prints "shareable" for an IPC host namespace: ask the kernel instead.
-    const jobId = `ns-${++seq}`;
+    const jobId = `${session}.ns-${++seq}`;
     const r = await h.run('createAndStartContainer', {
       jobId,
       session,
@@ -174,7 +174,7 @@ describe('extensions, read back from Podman', () => {
   it('entrypoint, as a word or a JSON array', async () => {
     // Podman 4.3's CLI prints the entrypoint as one string.
     expect([(await ext({ entrypoint: '/bin/sleep' })).inspect.Config.Entrypoint].flat().join(' ')).toBe('/bin/sleep');
-    const jobId = `ep-${++seq}`;
+    const jobId = `${session}.ep-${++seq}`;
     const r = await h.run('createAndStartContainer', {
       jobId,
       session,
@@ -212,11 +212,11 @@ describe('image pulls', () => {
   it('pulls an image that only the local registry has', async () => {
     await podman('rmi', '-f', stack.pullImage).catch(() => undefined);
     const r = await h.run('createAndStartContainer', {
-      jobId: 'pulled',
+      jobId: `${session}.pulled`,
       session,
       template: { jobCategory: stack.pullImage, remoteCommand: 'true' },
     });
-    expect((await h.run('waitForExit', { jobId: 'pulled', containerId: r.containerId })).state).toBe('done');
+    expect((await h.run('waitForExit', { jobId: `${session}.pulled`, containerId: r.containerId })).state).toBe('done');
     expect(await h.run('listImages')).toContain(stack.pullImage);
   });
 
@@ -225,7 +225,7 @@ describe('image pulls', () => {
     await podman('rmi', '-f', stack.pullImage).catch(() => undefined);
     const noPull = new ActivityHarness({ disableImagePull: true });
     const err = await noPull
-      .run('createAndStartContainer', { jobId: 'nopull', session, template: { jobCategory: stack.pullImage } })
+      .run('createAndStartContainer', { jobId: `${session}.nopull`, session, template: { jobCategory: stack.pullImage } })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DrmaaError);
     expect((err as DrmaaError).kind).toBe('InvalidArgument');
@@ -261,7 +261,7 @@ describe('bad input: a typed error and no container left behind', () => {
   ]; // prettier-ignore
 
   it.each(cases)('%s', async (_name, template, kind) => {
-    const jobId = `bad-${++seq}`;
+    const jobId = `${session}.bad-${++seq}`;
     const err = await h
       .run('createAndStartContainer', { jobId, session, template: template() as JobTemplateInput })
       .catch((e: unknown) => e);
