@@ -225,7 +225,11 @@ describe('image pulls', () => {
     await podman('rmi', '-f', stack.pullImage).catch(() => undefined);
     const noPull = new ActivityHarness({ disableImagePull: true });
     const err = await noPull
-      .run('createAndStartContainer', { jobId: `${session}.nopull`, session, template: { jobCategory: stack.pullImage } })
+      .run('createAndStartContainer', {
+        jobId: `${session}.nopull`,
+        session,
+        template: { jobCategory: stack.pullImage },
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DrmaaError);
     expect((err as DrmaaError).kind).toBe('InvalidArgument');
