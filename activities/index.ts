@@ -122,13 +122,7 @@ export function createActivities(opts: PodmanActivityOptions) {
     return { ...jobStateOf(c), info: jobInfoOf(c, await podmanHost()) };
   }
 
-  async function ensureImage(image: string): Promise<void> {
-    try {
-      await docker.getImage(image).inspect();
-      return;
-    } catch (err) {
-      if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `looking up image ${image}`);
-    }
+  async function pullImage(image: string): Promise<void> {
     if (opts.disableImagePull) {
       throw new DrmaaError(
         'InvalidArgument',
@@ -149,6 +143,20 @@ export function createActivities(opts: PodmanActivityOptions) {
         else resolve();
       }),
     );
+  }
+
+  /** The container an earlier attempt made for this job: by its derived name, or by its own name. */
+  async function earlierContainer(jobId: string, derivedName: string, preferredName?: string) {
+    for (const name of [derivedName, preferredName]) {
+      if (!name) continue;
+      try {
+        const c = await docker.getContainer(name).inspect();
+        if (c.Config.Labels?.[LABEL.job] === jobId) return c;
+      } catch (err) {
+        if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `looking up container ${name}`);
+      }
+    }
+    return undefined;
   }
 
   async function nameInUse(name: string): Promise<boolean> {
@@ -187,41 +195,52 @@ export function createActivities(opts: PodmanActivityOptions) {
         req.create.Labels = { ...req.create.Labels, [RM_LABEL]: 'true' };
       }
 
-      let existing = await findContainer(input.jobId);
+      const host = await podmanHost();
+      let existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
       if (!existing) {
-        await ensureImage(req.create.Image!);
         const name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
+        const create = () => docker.createContainer({ ...req.create, name });
         try {
-          const created = await docker.createContainer({ ...req.create, name });
+          let created: Docker.Container;
+          try {
+            created = await create();
+          } catch (err) {
+            // No image check before every create: a missing image is the rare case, met here.
+            if (statusOf(err) !== 404 || !/image/i.test(podmanMessage(err))) throw err;
+            await pullImage(req.create.Image!);
+            created = await create();
+          }
           log.info('container created', { jobId: input.jobId, container: name });
-          existing = { Id: created.id, Names: [name], State: 'created' } as Docker.ContainerInfo;
+          return await start(created.id, name, host);
         } catch (err) {
           // A lost race with our own earlier attempt (same derived name) is not an error.
-          if (statusOf(err) === 409) existing = await findContainer(input.jobId);
+          if (statusOf(err) === 409) existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
           if (!existing) throw toDrmaaError(err, 'InvalidArgument', `creating the container of job ${input.jobId}`);
         }
       }
-      const containerId = existing.Id;
-      const name = (existing.Names?.[0] ?? '').replace(/^\//, '');
-      const host = await podmanHost();
-      if (existing.State !== 'created') {
+      const name = existing.Name.replace(/^\//, '');
+      if (existing.State.Status !== 'created' || existing.State.StartedAt.slice(0, 4) !== '0001') {
         log.info('container already started by an earlier attempt', { jobId: input.jobId, container: name });
-        return { containerId, name, host, dispatchTime: new Date(existing.Created * 1000).toISOString() }; // started by an earlier attempt
+        const dispatchTime = new Date(existing.State.StartedAt).toISOString();
+        return { containerId: existing.Id, name, host, dispatchTime };
       }
+      return start(existing.Id, name, host);
 
-      const container = docker.getContainer(containerId);
-      try {
-        const stdin = req.inputPath ? await attachStdin(docker, containerId) : undefined;
-        await container.start();
-        if (stdin && req.inputPath) await feedStdin(stdin, req.inputPath);
-      } catch (err) {
-        const failure = toDrmaaError(err, startFailureKind(err), `starting the container of job ${input.jobId}`);
-        // Podman refused the container (bad command, port taken...): leave nothing behind.
-        if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);
-        log.warn('container did not start', { jobId: input.jobId, error: failure.message });
-        throw failure;
+      async function start(containerId: string, name: string, host: string): Promise<StartedContainer> {
+        const container = docker.getContainer(containerId);
+        try {
+          const stdin = req.inputPath ? await attachStdin(docker, containerId) : undefined;
+          await container.start();
+          if (stdin && req.inputPath) await feedStdin(stdin, req.inputPath);
+        } catch (err) {
+          const failure = toDrmaaError(err, startFailureKind(err), `starting the container of job ${input.jobId}`);
+          // Podman refused the container (bad command, port taken...): leave nothing behind.
+          if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);
+          log.warn('container did not start', { jobId: input.jobId, error: failure.message });
+          throw failure;
+        }
+        return { containerId, name, host, dispatchTime: new Date().toISOString() };
       }
-      return { containerId, name, host, dispatchTime: new Date().toISOString() };
     },
 
     /** The job's state, sub-state and JobInfo as Podman sees them; `undetermined` when it has no container. */
@@ -336,9 +355,9 @@ export function createActivities(opts: PodmanActivityOptions) {
      */
     async waitForExit(ref: ContainerRef): Promise<JobStatus> {
       const ctx = Context.current();
-      const first = await inspect(ref);
-      if (!first || isEndState(jobStateOf(first).state)) return status(first);
-      const id = first.Id;
+      // Subscribe first, then look: an exit in between is not missed, and one look is enough.
+      const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
+      if (!id) return status(undefined);
 
       return await new Promise<JobStatus>((resolve, reject) => {
         let stream: Readable | undefined;

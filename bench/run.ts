@@ -26,12 +26,16 @@ const SCALE_TASKS = size('BENCH_SCALE_TASKS', 1000, 16);
 const BURST = size('BENCH_BURST', 500, 20);
 const IDLE_JOBS = size('BENCH_IDLE_JOBS', 20, 3);
 const IDLE_SECONDS = size('BENCH_IDLE_SECONDS', 20, 3);
+/** BENCH_CASES=1,2 runs only those cases. */
+const CASES = new Set((process.env.BENCH_CASES ?? '1,2,3,4,5,6').split(',').map(Number));
 
 const image = env('PODMAN_TRACKER_TEST_IMAGE');
 const socket = env('PODMAN_TRACKER_PODMAN_SOCKET');
 const stackDir = env('PODMAN_TRACKER_STACK_DIR');
 const podmanArgs = ['--remote', '--url', `unix://${socket}`];
 const now = () => performance.now();
+/** `true`, removed once its result is in: the same work as `podman run --rm IMAGE true`. */
+const TRUE_JOB = { jobCategory: image, remoteCommand: 'true', extension: { extensionList: { rm: 'true' } } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function stats(xs: number[]) {
@@ -108,189 +112,202 @@ async function main() {
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   try {
     // Warm both paths once (image cache, worker's workflow cache, Podman's first-run work).
-    await tracker.result(await tracker.addJob({ jobCategory: image, remoteCommand: 'true' }));
+    await tracker.result(await tracker.addJob(TRUE_JOB));
     await podman('run', '--rm', image, 'true');
 
-    // 1. One job, submit to done, against `podman run --rm`, interleaved so drift hits both alike.
-    log(`case 1: ${REPEAT} single jobs`);
-    const ours: number[] = [];
-    const raw: number[] = [];
-    const phases = {
-      submitToDispatch: [] as number[],
-      dispatchToFinish: [] as number[],
-      finishToResult: [] as number[],
-    };
-    for (let i = 0; i < REPEAT; i++) {
-      let t0 = now();
-      const submitted = Date.now();
-      const id = await tracker.addJob({ jobCategory: image, remoteCommand: 'true' });
-      const r = await tracker.result(id);
-      ours.push(now() - t0);
-      const resultAt = Date.now();
-      phases.submitToDispatch.push(Date.parse(r.info.dispatchTime!) - submitted);
-      phases.dispatchToFinish.push(Date.parse(r.info.finishTime!) - Date.parse(r.info.dispatchTime!));
-      phases.finishToResult.push(resultAt - Date.parse(r.info.finishTime!));
-      t0 = now();
-      await podman('run', '--rm', image, 'true');
-      raw.push(now() - t0);
-    }
-    const one = stats(ours);
-    const oneRaw = stats(raw);
-    rows.push({
-      case: '1 single job',
-      measure: 'submit to done, ms',
-      podmanTracker: one,
-      raw: oneRaw,
-      ratio: one.median / oneRaw.median,
-      target: '<= 1.15x raw',
-      met: one.median / oneRaw.median <= 1.15,
-      note: `phases (median ms): submit->dispatch ${stats(phases.submitToDispatch).median.toFixed(0)}, dispatch->finish ${stats(phases.dispatchToFinish).median.toFixed(0)}, finish->result ${stats(phases.finishToResult).median.toFixed(0)}`,
-    });
-
-    // 2. Array throughput at maxParallel 1, 4, 8.
-    for (const p of [1, 4, 8]) {
-      log(`case 2: ${ARRAY_TASKS} tasks at maxParallel ${p}`);
-      let t0 = now();
-      const id = await tracker.addArrayJob({ jobCategory: image, remoteCommand: 'true' }, 1, ARRAY_TASKS, 1, p);
-      const res = await tracker.arrayResult(id);
-      const oursTps = ARRAY_TASKS / ((now() - t0) / 1000);
-      if (res.done !== ARRAY_TASKS) throw new Error(`array at ${p}: ${res.done} of ${ARRAY_TASKS} done`);
-      t0 = now();
-      const rawTps = ARRAY_TASKS / (await rawParallel(ARRAY_TASKS, p));
+    if (CASES.has(1)) {
+      // 1. One job, submit to done, against `podman run --rm`, interleaved so drift hits both alike.
+      log(`case 1: ${REPEAT} single jobs`);
+      const ours: number[] = [];
+      const raw: number[] = [];
+      const phases = {
+        submitToDispatch: [] as number[],
+        dispatchToFinish: [] as number[],
+        finishToResult: [] as number[],
+      };
+      for (let i = 0; i < REPEAT; i++) {
+        let t0 = now();
+        const submitted = Date.now();
+        const id = await tracker.addJob(TRUE_JOB);
+        const r = await tracker.result(id);
+        ours.push(now() - t0);
+        const resultAt = Date.now();
+        phases.submitToDispatch.push(Date.parse(r.info.dispatchTime!) - submitted);
+        phases.dispatchToFinish.push(Date.parse(r.info.finishTime!) - Date.parse(r.info.dispatchTime!));
+        phases.finishToResult.push(resultAt - Date.parse(r.info.finishTime!));
+        t0 = now();
+        await podman('run', '--rm', image, 'true');
+        raw.push(now() - t0);
+      }
+      const one = stats(ours);
+      const oneRaw = stats(raw);
       rows.push({
-        case: `2 array, maxParallel ${p}`,
-        measure: 'tasks/s',
-        podmanTracker: oursTps,
-        raw: rawTps,
-        ratio: oursTps / rawTps,
-        target: '>= 1.0x raw',
-        met: oursTps / rawTps >= 1.0,
+        case: '1 single job',
+        measure: 'submit to done, ms',
+        podmanTracker: one,
+        raw: oneRaw,
+        ratio: one.median / oneRaw.median,
+        target: '<= 1.15x raw',
+        met: one.median / oneRaw.median <= 1.15,
+        note: `phases (median ms): submit->dispatch ${stats(phases.submitToDispatch).median.toFixed(0)}, dispatch->finish ${stats(phases.dispatchToFinish).median.toFixed(0)}, finish->result ${stats(phases.finishToResult).median.toFixed(0)}`,
       });
     }
-    log(`case 2: Go tracker loop, ${ARRAY_TASKS} tasks`);
-    const goTps = ARRAY_TASKS / (await goTrackerLoop(ARRAY_TASKS));
-    rows.push({
-      case: '2 array, Go tracker loop',
-      measure: 'tasks/s',
-      podmanTracker: goTps,
-      target: 'reference',
-      note: 'create+start one after another, then wait',
-    });
-
-    // 3. Idle cost: requests to Podman's API per job per second while jobs sleep.
-    log(`case 3: ${IDLE_JOBS} jobs sleeping, ${IDLE_SECONDS} s counted`);
-    const sleepers = await Promise.all(
-      Array.from({ length: IDLE_JOBS }, () =>
-        tracker.addJob({ jobCategory: image, remoteCommand: 'sleep', args: ['3600'] }),
-      ),
-    );
-    await Promise.all(sleepers.map((j) => tracker.wait(j, 120_000, ['running'])));
-    await sleep(2000); // let the watchers settle on their event streams
-    proxy.reset();
-    await sleep(IDLE_SECONDS * 1000);
-    const idleRate = proxy.total() / IDLE_JOBS / IDLE_SECONDS;
-    const idleDetail = [...proxy.counts()].map(([k, v]) => `${k} x${v}`).join(', ') || 'none';
-    rows.push({
-      case: '3 idle cost',
-      measure: 'requests/job/s',
-      podmanTracker: idleRate,
-      target: '<= 0.1 (Go Wait: 10)',
-      met: idleRate <= 0.1,
-      note: `requests: ${idleDetail}`,
-    });
-
-    // 4. Control latency on one of the sleepers.
-    log(`case 4: ${REPEAT} suspend/resume pairs`);
-    const suspend: number[] = [];
-    const resume: number[] = [];
-    for (let i = 0; i < REPEAT; i++) {
-      let t0 = now();
-      await tracker.jobControl(sleepers[0]!, 'suspend');
-      suspend.push(now() - t0);
-      t0 = now();
-      await tracker.jobControl(sleepers[0]!, 'resume');
-      resume.push(now() - t0);
+    if (CASES.has(2)) {
+      // 2. Array throughput at maxParallel 1, 4, 8.
+      for (const p of (process.env.BENCH_PARALLEL ?? '1,4,8').split(',').map(Number)) {
+        log(`case 2: ${ARRAY_TASKS} tasks at maxParallel ${p}`);
+        let t0 = now();
+        const id = await tracker.addArrayJob(TRUE_JOB, 1, ARRAY_TASKS, 1, p);
+        const res = await tracker.arrayResult(id);
+        const oursTps = ARRAY_TASKS / ((now() - t0) / 1000);
+        if (res.done !== ARRAY_TASKS) throw new Error(`array at ${p}: ${res.done} of ${ARRAY_TASKS} done`);
+        t0 = now();
+        const rawTps = ARRAY_TASKS / (await rawParallel(ARRAY_TASKS, p));
+        rows.push({
+          case: `2 array, maxParallel ${p}`,
+          measure: 'tasks/s',
+          podmanTracker: oursTps,
+          raw: rawTps,
+          ratio: oursTps / rawTps,
+          target: '>= 1.0x raw',
+          met: oursTps / rawTps >= 1.0,
+        });
+      }
+      log(`case 2: Go tracker loop, ${ARRAY_TASKS} tasks`);
+      const goTps = ARRAY_TASKS / (await goTrackerLoop(ARRAY_TASKS));
+      rows.push({
+        case: '2 array, Go tracker loop',
+        measure: 'tasks/s',
+        podmanTracker: goTps,
+        target: 'reference',
+        note: 'create+start one after another, then wait',
+      });
     }
-    const s4 = stats(suspend);
-    const r4 = stats(resume);
-    rows.push({
-      case: '4 control: suspend',
-      measure: 'ms',
-      podmanTracker: s4,
-      target: '< 300 ms',
-      met: s4.median < 300,
-    });
-    rows.push({
-      case: '4 control: resume',
-      measure: 'ms',
-      podmanTracker: r4,
-      target: '< 300 ms',
-      met: r4.median < 300,
-    });
-    await Promise.all(sleepers.map((j) => tracker.jobControl(j, 'terminate')));
-    await Promise.all(sleepers.map((j) => tracker.wait(j, 60_000)));
+    if (CASES.has(3) || CASES.has(4)) {
+      // 3. Idle cost: requests to Podman's API per job per second while jobs sleep.
+      log(`case 3: ${IDLE_JOBS} jobs sleeping, ${IDLE_SECONDS} s counted`);
+      const sleepers = await Promise.all(
+        Array.from({ length: IDLE_JOBS }, () =>
+          tracker.addJob({ jobCategory: image, remoteCommand: 'sleep', args: ['3600'] }),
+        ),
+      );
+      await Promise.all(sleepers.map((j) => tracker.wait(j, 120_000, ['running'])));
+      await sleep(2000); // let the watchers settle on their event streams
+      proxy.reset();
+      await sleep(IDLE_SECONDS * 1000);
+      const idleRate = proxy.total() / IDLE_JOBS / IDLE_SECONDS;
+      const idleDetail = [...proxy.counts()].map(([k, v]) => `${k} x${v}`).join(', ') || 'none';
+      rows.push({
+        case: '3 idle cost',
+        measure: 'requests/job/s',
+        podmanTracker: idleRate,
+        target: '<= 0.1 (Go Wait: 10)',
+        met: idleRate <= 0.1,
+        note: `requests: ${idleDetail}`,
+      });
 
-    // 5. Scale: a large array at maxParallel 8; the worker's peak memory; history within limits.
-    log(`case 5: ${SCALE_TASKS} tasks at maxParallel 8`);
-    let t0 = now();
-    const big = await tracker.addArrayJob({ jobCategory: image, remoteCommand: 'true' }, 1, SCALE_TASKS, 1, 8);
-    const bigRes = await tracker.arrayResult(big);
-    const bigSeconds = (now() - t0) / 1000;
-    if (bigRes.done !== SCALE_TASKS) throw new Error(`scale: ${bigRes.done} of ${SCALE_TASKS} done`);
-    const rawBig = await rawParallel(SCALE_TASKS, 8);
-    const histories: number[] = [];
-    for await (const w of new Client({ connection }).workflow.list({ query: `WorkflowId = '${big}'` }))
-      histories.push(w.historyLength);
-    const rss = await peakRssMiB(worker.pid!);
-    rows.push({
-      case: `5 scale, ${SCALE_TASKS} tasks`,
-      measure: 'seconds',
-      podmanTracker: bigSeconds,
-      raw: rawBig,
-      ratio: bigSeconds / rawBig,
-      target: 'reference: raw xargs -P 8',
-    });
-    rows.push({ case: '5 worker peak memory', measure: 'MiB', podmanTracker: rss, target: '< 300 MB', met: rss < 300 });
-    rows.push({
-      case: '5 array history',
-      measure: 'events (longest run)',
-      podmanTracker: Math.max(...histories),
-      target: '< 51,200',
-      met: Math.max(...histories) < 51_200,
-      note: `${histories.length} runs`,
-    });
-
-    // 6. Submission burst: BURST submits from 10 clients at once.
-    log(`case 6: ${BURST} submits from 10 clients`);
-    const clients = await Promise.all(
-      Array.from({ length: 10 }, () => Connection.connect({ address: env('TEMPORAL_ADDRESS') })),
-    );
-    const burstSession = `burst-${Date.now()}`;
-    t0 = now();
-    const ids = (
-      await Promise.all(
-        clients.map(async (c) => {
-          const t = new PodmanTracker({ client: new Client({ connection: c }), session: burstSession, taskQueue });
-          const mine: string[] = [];
-          for (let i = 0; i < BURST / 10; i++) mine.push(await t.addJob({ jobCategory: image, remoteCommand: 'true' }));
-          return mine;
-        }),
-      )
-    ).flat();
-    const acceptSeconds = (now() - t0) / 1000;
-    const burstTracker = new PodmanTracker({ client: new Client({ connection }), session: burstSession, taskQueue });
-    const finals = await Promise.all(ids.map((id) => burstTracker.result(id)));
-    const allSeconds = (now() - t0) / 1000;
-    const done = finals.filter((r) => r.info.state === 'done').length;
-    await Promise.all(clients.map((c) => c.close()));
-    rows.push({
-      case: `6 burst, ${BURST} submits`,
-      measure: 'seconds to accept all',
-      podmanTracker: acceptSeconds,
-      target: 'all accepted, none lost',
-      met: new Set(ids).size === BURST && done === BURST,
-      note: `${done}/${BURST} done after ${allSeconds.toFixed(1)} s`,
-    });
+      // 4. Control latency on one of the sleepers.
+      log(`case 4: ${REPEAT} suspend/resume pairs`);
+      const suspend: number[] = [];
+      const resume: number[] = [];
+      for (let i = 0; i < REPEAT; i++) {
+        let t0 = now();
+        await tracker.jobControl(sleepers[0]!, 'suspend');
+        suspend.push(now() - t0);
+        t0 = now();
+        await tracker.jobControl(sleepers[0]!, 'resume');
+        resume.push(now() - t0);
+      }
+      const s4 = stats(suspend);
+      const r4 = stats(resume);
+      rows.push({
+        case: '4 control: suspend',
+        measure: 'ms',
+        podmanTracker: s4,
+        target: '< 300 ms',
+        met: s4.median < 300,
+      });
+      rows.push({
+        case: '4 control: resume',
+        measure: 'ms',
+        podmanTracker: r4,
+        target: '< 300 ms',
+        met: r4.median < 300,
+      });
+      await Promise.all(sleepers.map((j) => tracker.jobControl(j, 'terminate')));
+      await Promise.all(sleepers.map((j) => tracker.wait(j, 60_000)));
+    }
+    if (CASES.has(5)) {
+      // 5. Scale: a large array at maxParallel 8; the worker's peak memory; history within limits.
+      log(`case 5: ${SCALE_TASKS} tasks at maxParallel 8`);
+      const t0 = now();
+      const big = await tracker.addArrayJob(TRUE_JOB, 1, SCALE_TASKS, 1, 8);
+      const bigRes = await tracker.arrayResult(big);
+      const bigSeconds = (now() - t0) / 1000;
+      if (bigRes.done !== SCALE_TASKS) throw new Error(`scale: ${bigRes.done} of ${SCALE_TASKS} done`);
+      const rawBig = await rawParallel(SCALE_TASKS, 8);
+      const histories: number[] = [];
+      for await (const w of new Client({ connection }).workflow.list({ query: `WorkflowId = '${big}'` }))
+        histories.push(w.historyLength);
+      const rss = await peakRssMiB(worker.pid!);
+      rows.push({
+        case: `5 scale, ${SCALE_TASKS} tasks`,
+        measure: 'seconds',
+        podmanTracker: bigSeconds,
+        raw: rawBig,
+        ratio: bigSeconds / rawBig,
+        target: 'reference: raw xargs -P 8',
+      });
+      rows.push({
+        case: '5 worker peak memory',
+        measure: 'MiB',
+        podmanTracker: rss,
+        target: '< 300 MB',
+        met: rss < 300,
+      });
+      rows.push({
+        case: '5 array history',
+        measure: 'events (longest run)',
+        podmanTracker: Math.max(...histories),
+        target: '< 51,200',
+        met: Math.max(...histories) < 51_200,
+        note: `${histories.length} runs`,
+      });
+    }
+    if (CASES.has(6)) {
+      // 6. Submission burst: BURST submits from 10 clients at once.
+      log(`case 6: ${BURST} submits from 10 clients`);
+      const clients = await Promise.all(
+        Array.from({ length: 10 }, () => Connection.connect({ address: env('TEMPORAL_ADDRESS') })),
+      );
+      const burstSession = `burst-${Date.now()}`;
+      const t0 = now();
+      const ids = (
+        await Promise.all(
+          clients.map(async (c) => {
+            const t = new PodmanTracker({ client: new Client({ connection: c }), session: burstSession, taskQueue });
+            const mine: string[] = [];
+            for (let i = 0; i < BURST / 10; i++)
+              mine.push(await t.addJob(TRUE_JOB));
+            return mine;
+          }),
+        )
+      ).flat();
+      const acceptSeconds = (now() - t0) / 1000;
+      const burstTracker = new PodmanTracker({ client: new Client({ connection }), session: burstSession, taskQueue });
+      const finals = await Promise.all(ids.map((id) => burstTracker.result(id)));
+      const allSeconds = (now() - t0) / 1000;
+      const done = finals.filter((r) => r.info.state === 'done').length;
+      await Promise.all(clients.map((c) => c.close()));
+      rows.push({
+        case: `6 burst, ${BURST} submits`,
+        measure: 'seconds to accept all',
+        podmanTracker: acceptSeconds,
+        target: 'all accepted, none lost',
+        met: new Set(ids).size === BURST && done === BURST,
+        note: `${done}/${BURST} done after ${allSeconds.toFixed(1)} s`,
+      });
+    }
   } finally {
     worker.kill('SIGTERM');
     await connection.close();

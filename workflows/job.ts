@@ -176,14 +176,20 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     info = final.info;
     state = final.info.state;
     subState = final.info.subState ?? '';
-    if (input.arrayJobId !== undefined && input.taskNumber !== undefined) {
-      await wf
-        .getExternalWorkflowHandle(input.arrayJobId)
-        .signal(taskEndedSignal, input.taskNumber, state)
-        .catch(() => undefined); // the array job is gone: nobody to tell
-    }
+    await tellArrayJob(state);
     await wf.condition(wf.allHandlersFinished);
     return final;
+  };
+  // An array task tells its array job as soon as its container has ended, so the next task can
+  // take the slot while this one still collects its output.
+  let told = false;
+  const tellArrayJob = async (ended: JobState) => {
+    if (told || input.arrayJobId === undefined || input.taskNumber === undefined) return;
+    told = true;
+    await wf
+      .getExternalWorkflowHandle(input.arrayJobId)
+      .signal(taskEndedSignal, input.taskNumber, ended)
+      .catch(() => undefined); // the array job is gone: nobody to tell
   };
   const endWithoutContainer = (why: string, annotation?: string) =>
     finish({
@@ -252,11 +258,13 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       return endWithoutContainer('containerLost', 'the container vanished before the job was seen to end');
     }
 
+    const telling = tellArrayJob(ended.state);
     const collected = await acts.collectResult(ref(), {
       outputPath: template.outputPath,
       errorPath: template.errorPath,
       joinFiles: template.joinFiles,
     });
+    await telling;
     const output = collected.output ?? noOutput;
     return finish({
       info: {
