@@ -287,8 +287,7 @@ async function main() {
           clients.map(async (c) => {
             const t = new PodmanTracker({ client: new Client({ connection: c }), session: burstSession, taskQueue });
             const mine: string[] = [];
-            for (let i = 0; i < BURST / 10; i++)
-              mine.push(await t.addJob(TRUE_JOB));
+            for (let i = 0; i < BURST / 10; i++) mine.push(await t.addJob(TRUE_JOB));
             return mine;
           }),
         )
