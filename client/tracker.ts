@@ -20,6 +20,7 @@ import {
   queuedTaskControlUpdate,
   queuedTaskStateQuery,
   taskJobId,
+  taskStartedUpdate,
   taskNumbers,
   waitUpdate,
   type ArrayJobInfo,
@@ -204,13 +205,18 @@ export class PodmanTracker {
     if (timeoutMs === 0) throw new DrmaaError('Timeout', `job ${jobId} is ${now.state}, not ${states.join(' or ')}`);
     const task = TASK_ID.exec(jobId);
     if (task && !(await this.exists(jobId))) {
-      // Queued in its array job: wait there until it starts, then on the task itself.
+      // Queued in its array job: wait there until it has a workflow of its own, then on that.
       const started = Date.now();
-      await this.call(task[1]!, (a) =>
-        a.executeUpdate(waitUpdate, { args: [['running', 'done', 'failed'], timeoutMs] }),
-      ).catch(() => undefined);
+      const began = await this.call(task[1]!, (a) =>
+        a.executeUpdate(taskStartedUpdate, { args: [Number(task[2]), timeoutMs] }),
+      );
       const rest = timeoutMs === null ? null : Math.max(0, timeoutMs - (Date.now() - started));
-      if (!(await this.exists(jobId))) return this.wait(jobId, rest === 0 ? 0 : rest, states);
+      if (!began) throw new DrmaaError('Timeout', `job ${jobId} is still queued, not ${states.join(' or ')}`);
+      if (!(await this.exists(jobId))) {
+        const s = await this.jobState(jobId); // ended in the queue (terminated there)
+        if (states.includes(s.state)) return s;
+        throw new DrmaaError('InvalidState', `job ${jobId} ended ${s.state}; it cannot reach ${states.join(' or ')}`);
+      }
       return this.wait(jobId, rest, states);
     }
     return this.call(jobId, async (h) => {

@@ -16,6 +16,7 @@ import {
   queuedTaskControlUpdate,
   queuedTaskStateQuery,
   taskEndedSignal,
+  taskStartedUpdate,
   taskJobId,
   taskNumbers,
   waitFor,
@@ -109,6 +110,8 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
   const running = new Set(c.running);
   const failed = new Set(c.failed);
   const terminatedQueued = new Set(c.terminatedQueued);
+  /** Tasks whose workflow is being started: queued for every caller until it exists. */
+  const starting = new Set<number>();
   /** Position of a task number in the sequence, or -1. */
   const indexOf = (t: number) =>
     Number.isSafeInteger(t) && t >= begin && t <= end && (t - begin) % step === 0 ? (t - begin) / step : -1;
@@ -172,6 +175,7 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
     }
   };
   const queuedState = (t: number): JobStatusView | null => {
+    if (starting.has(t)) return { state: 'queued', subState: '' };
     if (held.has(t)) return { state: 'queuedHeld', subState: '' };
     if (terminatedQueued.has(t)) return { state: 'failed', subState: 'terminated' };
     return notStarted(t) ? { state: 'queued', subState: '' } : null;
@@ -194,8 +198,11 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
   wf.setHandler(queuedTaskStateQuery, queuedState);
   wf.setHandler(
     queuedTaskControlUpdate,
-    (t, action) => {
-      if (!notStarted(t)) return 'started';
+    async (t, action) => {
+      if (!notStarted(t)) {
+        await wf.condition(() => !starting.has(t)); // its workflow exists once this answers
+        return 'started';
+      }
       return controlQueued(t, action);
     },
     {
@@ -259,8 +266,15 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
     { validator: validateWait },
   );
 
+  wf.setHandler(taskStartedUpdate, (t, timeoutMs) => waitFor(() => !notStarted(t) && !starting.has(t), timeoutMs), {
+    validator: (t: number, _timeoutMs: number | null) => {
+      if (!isTask(t)) throw new DrmaaError('JobNotExists', `job ${taskJobId(arrayJobId, t)} does not exist`);
+    },
+  });
+
   const startTask = async (t: number) => {
     running.add(t); // taken before the start goes out, so the next slot count is right
+    starting.add(t);
     startedThisRun++;
     const template = taskTemplate(input.template, t);
     const child = await wf.startChild(jobWorkflow, {
@@ -280,6 +294,7 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
         },
       ],
     });
+    starting.delete(t);
     // The task signals its end; its result says the same within this run, and a task that fails
     // as a workflow (terminated by hand) can only be seen here. Either way it is counted once.
     child.result().then(

@@ -29,6 +29,9 @@ export const queuedTaskControlUpdate = wf.defineUpdate<JobStatusView | 'started'
   'queuedTaskControl',
 );
 
+/** Waits until a task has a workflow of its own (or ended in the queue); false on timeout. */
+export const taskStartedUpdate = wf.defineUpdate<boolean, [number, number | null]>('taskStarted');
+
 export interface ArrayJobInfo {
   arrayJobId: string;
   session: string;

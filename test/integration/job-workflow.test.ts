@@ -1,38 +1,20 @@
 // The job workflow on a real Temporal dev server and a real Podman: lifecycle, control by update,
 // timed waits, and results.
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PodmanTracker } from '../../client/tracker.js';
+import type { PodmanTracker } from '../../client/tracker.js';
 import { DrmaaError } from '../../common/errors.js';
-import { createWorker, type PodmanTrackerWorker } from '../../worker/worker.js';
-import { podmanInspect, removeSession, requireEnv, sessionContainers, stack, uniqueSession } from '../helpers.js';
+import { podmanInspect, sessionContainers, stack } from '../helpers.js';
+import { startTracker, type TrackerFixture } from './fixtures.js';
 
-const session = uniqueSession('wf');
-const taskQueue = `test-${session}`;
-let worker: PodmanTrackerWorker;
-let running: Promise<void>;
-let connection: Connection;
+let f: TrackerFixture;
 let tracker: PodmanTracker;
+let session: string;
 
 beforeAll(async () => {
-  const address = requireEnv('TEMPORAL_ADDRESS');
-  const native = await NativeConnection.connect({ address });
-  worker = await createWorker(
-    { podmanUri: stack.containerHost, temporalAddress: address, namespace: 'default', taskQueue, disableImagePull: false, shutdownGraceMs: 1000 },
-    native,
-  ); // prettier-ignore
-  running = worker.run();
-  connection = await Connection.connect({ address });
-  tracker = new PodmanTracker({ client: new Client({ connection }), session, taskQueue });
+  f = await startTracker('wf');
+  ({ tracker, session } = f);
 });
-
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
-  await removeSession(session);
-});
+afterAll(() => f?.close());
 
 const image = () => stack.testImage;
 
