@@ -254,7 +254,14 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
   wf.setHandler(
     waitUpdate,
     async (states, timeoutMs) => {
-      const reached = await waitFor(() => states.includes(arrayState().state), timeoutMs);
+      const now = () => arrayState().state;
+      const reached = await waitFor(() => states.includes(now()) || isEndState(now()), timeoutMs);
+      if (reached && !states.includes(now())) {
+        throw new DrmaaError(
+          'InvalidState',
+          `array job ${arrayJobId} ended ${now()}; it cannot reach ${states.join(' or ')}`,
+        );
+      }
       if (!reached) {
         throw new DrmaaError(
           'Timeout',

@@ -152,7 +152,12 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   wf.setHandler(
     waitUpdate,
     async (states, timeoutMs) => {
-      const reached = await waitFor(() => states.includes(state), timeoutMs);
+      // An end state that is not among them ends the wait too: it can never be reached now, and a
+      // wait left open would keep the workflow from completing.
+      const reached = await waitFor(() => states.includes(state) || isEndState(state), timeoutMs);
+      if (reached && !states.includes(state)) {
+        throw new DrmaaError('InvalidState', `job ${jobId} ended ${state}; it cannot reach ${states.join(' or ')}`);
+      }
       if (!reached && !states.includes(state)) {
         throw new DrmaaError(
           'Timeout',

@@ -86,6 +86,16 @@ describe('job workflow', () => {
     await expect(tracker.wait(id, 0, ['done'])).resolves.toEqual({ state: 'done', subState: '' });
   });
 
+  it('a wait with no timeout for a state the job never reaches ends when the job does', async () => {
+    const id = await tracker.addJob({ jobCategory: image(), remoteCommand: 'sleep', args: ['1'] });
+    const waiting = tracker.wait(id, null, ['suspended']).catch((e: unknown) => e);
+    expect(await tracker.result(id)).toMatchObject({ info: { state: 'done' } });
+    expect(await waiting).toMatchObject({
+      kind: 'InvalidState',
+      message: expect.stringMatching(/ended done; it cannot reach suspended/),
+    });
+  });
+
   it('ends a job at its deadline', async () => {
     const id = await tracker.addJob({
       jobCategory: image(),
