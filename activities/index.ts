@@ -57,6 +57,13 @@ export interface JobStatus {
   info?: JobInfo;
 }
 
+/** Host files for the job's output (see JobTemplate outputPath, errorPath, joinFiles). */
+export interface OutputFiles {
+  outputPath?: string;
+  errorPath?: string;
+  joinFiles?: boolean;
+}
+
 export interface JobResult extends JobStatus {
   output?: JobOutput;
 }
@@ -74,6 +81,20 @@ const DEFAULT_LOG_LIMIT = 1024 * 1024;
 const RM_LABEL = 'podman-tracker.rm';
 /** How long an exited container under a restart policy has to come back before its exit is final. */
 const RESTART_GRACE_MS = 3000;
+
+/**
+ * Heartbeats while some work runs, so that a worker that dies mid-activity is noticed within the
+ * heartbeat timeout rather than the (long) start-to-close timeout, and its activity is retried.
+ */
+async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 2000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}
 
 export function createActivities(opts: PodmanActivityOptions) {
   const docker = opts.docker;
@@ -176,73 +197,108 @@ export function createActivities(opts: PodmanActivityOptions) {
       .catch(() => undefined);
   }
 
+  async function createAndStart(input: SubmitJobInput): Promise<StartedContainer> {
+    const template = parseJobTemplate(input.template);
+    const req = toContainerRequest(template, input);
+    if (req.inputPath) {
+      await access(req.inputPath, constants.R_OK).catch(() => {
+        throw new DrmaaError('InvalidArgument', `inputPath ${req.inputPath} cannot be read on the worker's host`);
+      });
+    }
+    if (template.extension?.extensionList?.rm && req.create.HostConfig?.AutoRemove) {
+      req.create.HostConfig.AutoRemove = false;
+      req.create.Labels = { ...req.create.Labels, [RM_LABEL]: 'true' };
+    }
+
+    const host = await podmanHost();
+    let existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
+    if (!existing) {
+      const name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
+      const create = () => docker.createContainer({ ...req.create, name });
+      try {
+        let created: Docker.Container;
+        try {
+          created = await create();
+        } catch (err) {
+          // No image check before every create: a missing image is the rare case, met here.
+          if (statusOf(err) !== 404 || !/image/i.test(podmanMessage(err))) throw err;
+          await pullImage(req.create.Image!);
+          created = await create();
+        }
+        log.info('container created', { jobId: input.jobId, container: name });
+        return await start(created.id, name, host);
+      } catch (err) {
+        // A lost race with our own earlier attempt (same derived name) is not an error.
+        if (statusOf(err) === 409) existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
+        if (!existing) throw toDrmaaError(err, 'InvalidArgument', `creating the container of job ${input.jobId}`);
+      }
+    }
+    const name = existing.Name.replace(/^\//, '');
+    if (existing.State.Status !== 'created' || existing.State.StartedAt.slice(0, 4) !== '0001') {
+      log.info('container already started by an earlier attempt', { jobId: input.jobId, container: name });
+      const dispatchTime = new Date(existing.State.StartedAt).toISOString();
+      return { containerId: existing.Id, name, host, dispatchTime };
+    }
+    return start(existing.Id, name, host);
+
+    async function start(containerId: string, name: string, host: string): Promise<StartedContainer> {
+      const container = docker.getContainer(containerId);
+      try {
+        const stdin = req.inputPath ? await attachStdin(docker, containerId) : undefined;
+        await container.start();
+        if (stdin && req.inputPath) await feedStdin(stdin, req.inputPath);
+      } catch (err) {
+        const failure = toDrmaaError(err, startFailureKind(err), `starting the container of job ${input.jobId}`);
+        // Podman refused the container (bad command, port taken...): leave nothing behind.
+        if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);
+        log.warn('container did not start', { jobId: input.jobId, error: failure.message });
+        throw failure;
+      }
+      return { containerId, name, host, dispatchTime: new Date().toISOString() };
+    }
+  }
+
+  /**
+   * Collects an ended job's result: its JobInfo, its bounded output, and its output files on the
+   * worker's host; then removes the container if the template asked for `rm`.
+   */
+  async function collect(ref: ContainerRef, files: OutputFiles = {}): Promise<JobResult> {
+    const c = await inspect(ref);
+    if (!c) return { state: 'undetermined', subState: 'containerNotFound' };
+    const s = await status(c);
+    if (!isEndState(s.state)) throw invalidState(`job ${ref.jobId} is ${s.state}, not ended`);
+    let output: JobOutput;
+    try {
+      await writeOutputFiles(docker, c.Id, files);
+      output = await readLogs(docker, c.Id, logLimit);
+    } catch (err) {
+      throw toDrmaaError(err, 'Internal', `collecting the output of job ${ref.jobId}`);
+    }
+    if (c.Config.Labels?.[RM_LABEL] === 'true') {
+      await docker
+        .getContainer(c.Id)
+        .remove({ v: true })
+        .catch((err: unknown) => {
+          if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `removing the container of job ${ref.jobId}`);
+        });
+    }
+    return { ...s, output };
+  }
+
   return {
     /**
      * Creates the job's container and starts it. A retry finds the container an earlier attempt
      * created (by its job label) and only starts it if it has not started yet. Bad input is
      * refused before any container exists; a container that cannot start is removed.
      */
-    async createAndStartContainer(input: SubmitJobInput): Promise<StartedContainer> {
-      const template = parseJobTemplate(input.template);
-      const req = toContainerRequest(template, input);
-      if (req.inputPath) {
-        await access(req.inputPath, constants.R_OK).catch(() => {
-          throw new DrmaaError('InvalidArgument', `inputPath ${req.inputPath} cannot be read on the worker's host`);
-        });
-      }
-      if (template.extension?.extensionList?.rm && req.create.HostConfig?.AutoRemove) {
-        req.create.HostConfig.AutoRemove = false;
-        req.create.Labels = { ...req.create.Labels, [RM_LABEL]: 'true' };
-      }
-
-      const host = await podmanHost();
-      let existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
-      if (!existing) {
-        const name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
-        const create = () => docker.createContainer({ ...req.create, name });
-        try {
-          let created: Docker.Container;
-          try {
-            created = await create();
-          } catch (err) {
-            // No image check before every create: a missing image is the rare case, met here.
-            if (statusOf(err) !== 404 || !/image/i.test(podmanMessage(err))) throw err;
-            await pullImage(req.create.Image!);
-            created = await create();
-          }
-          log.info('container created', { jobId: input.jobId, container: name });
-          return await start(created.id, name, host);
-        } catch (err) {
-          // A lost race with our own earlier attempt (same derived name) is not an error.
-          if (statusOf(err) === 409) existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
-          if (!existing) throw toDrmaaError(err, 'InvalidArgument', `creating the container of job ${input.jobId}`);
-        }
-      }
-      const name = existing.Name.replace(/^\//, '');
-      if (existing.State.Status !== 'created' || existing.State.StartedAt.slice(0, 4) !== '0001') {
-        log.info('container already started by an earlier attempt', { jobId: input.jobId, container: name });
-        const dispatchTime = new Date(existing.State.StartedAt).toISOString();
-        return { containerId: existing.Id, name, host, dispatchTime };
-      }
-      return start(existing.Id, name, host);
-
-      async function start(containerId: string, name: string, host: string): Promise<StartedContainer> {
-        const container = docker.getContainer(containerId);
-        try {
-          const stdin = req.inputPath ? await attachStdin(docker, containerId) : undefined;
-          await container.start();
-          if (stdin && req.inputPath) await feedStdin(stdin, req.inputPath);
-        } catch (err) {
-          const failure = toDrmaaError(err, startFailureKind(err), `starting the container of job ${input.jobId}`);
-          // Podman refused the container (bad command, port taken...): leave nothing behind.
-          if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);
-          log.warn('container did not start', { jobId: input.jobId, error: failure.message });
-          throw failure;
-        }
-        return { containerId, name, host, dispatchTime: new Date().toISOString() };
-      }
+    createAndStartContainer(input: SubmitJobInput): Promise<StartedContainer> {
+      return withHeartbeat(() => createAndStart(input));
     },
 
+    /** Collects an ended job's result (see collect). */
+    collectResult(ref: ContainerRef, files: OutputFiles = {}): Promise<JobResult> {
+      return withHeartbeat(() => collect(ref, files));
+    },
     /** The job's state, sub-state and JobInfo as Podman sees them; `undetermined` when it has no container. */
     async inspectJob(ref: ContainerRef): Promise<JobStatus> {
       return status(await inspect(ref));
@@ -415,36 +471,6 @@ export function createActivities(opts: PodmanActivityOptions) {
           })
           .catch(fail);
       });
-    },
-
-    /**
-     * Collects an ended job's result: its JobInfo, its bounded output, and its output files on the
-     * worker's host; then removes the container if the template asked for `rm`.
-     */
-    async collectResult(
-      ref: ContainerRef,
-      files: { outputPath?: string; errorPath?: string; joinFiles?: boolean } = {},
-    ): Promise<JobResult> {
-      const c = await inspect(ref);
-      if (!c) return { state: 'undetermined', subState: 'containerNotFound' };
-      const s = await status(c);
-      if (!isEndState(s.state)) throw invalidState(`job ${ref.jobId} is ${s.state}, not ended`);
-      let output: JobOutput;
-      try {
-        await writeOutputFiles(docker, c.Id, files);
-        output = await readLogs(docker, c.Id, logLimit);
-      } catch (err) {
-        throw toDrmaaError(err, 'Internal', `collecting the output of job ${ref.jobId}`);
-      }
-      if (c.Config.Labels?.[RM_LABEL] === 'true') {
-        await docker
-          .getContainer(c.Id)
-          .remove({ v: true })
-          .catch((err: unknown) => {
-            if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `removing the container of job ${ref.jobId}`);
-          });
-      }
-      return { ...s, output };
     },
   };
 }

@@ -78,7 +78,14 @@ export function validateWait(states: JobState[], timeoutMs: number | null): void
 }
 
 function activitiesOn(taskQueue: string) {
-  const short = wf.proxyActivities<PodmanActivities>({ taskQueue, startToCloseTimeout: '5 minutes', retry: RETRY });
+  // Every activity heartbeats (or ends within the heartbeat timeout): a worker killed in the middle
+  // of one is noticed in seconds, and the activity retried elsewhere.
+  const short = wf.proxyActivities<PodmanActivities>({
+    taskQueue,
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '10s',
+    retry: RETRY,
+  });
   const watch = wf.proxyActivities<PodmanActivities>({
     taskQueue,
     startToCloseTimeout: '3650 days',
