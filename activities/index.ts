@@ -383,15 +383,14 @@ export function createActivities(opts: PodmanActivityOptions) {
       } catch (err) {
         throw toDrmaaError(err, 'Internal', `listing the containers of session ${session}`);
       }
-      const host = await podmanHost();
       const jobs = await Promise.all(
         list.map(async (c) => {
-          const full = await inspect({ jobId: c.Labels[LABEL.job] ?? c.Id, containerId: c.Id });
-          if (!full) return undefined;
-          return { jobId: c.Labels[LABEL.job] ?? c.Id, containerId: c.Id, ...jobStateOf(full), host };
+          const jobId = c.Labels[LABEL.job] ?? c.Id;
+          const full = await inspect({ jobId, containerId: c.Id });
+          return full && { jobId, containerId: c.Id, ...jobStateOf(full) };
         }),
       );
-      return jobs.filter((j) => j !== undefined).map(({ host: _h, ...j }) => j);
+      return jobs.filter((j) => j !== undefined);
     },
 
     /** The job's stdout and stderr, apart, each bounded. */

@@ -44,6 +44,11 @@ function out(text: string): void {
 function json(value: unknown): void {
   out(JSON.stringify(value, null, 2));
 }
+/** A state as scripts read it: `running` or `running restarting`; with --json, {"state","subState"}. */
+function printStatus(s: { state: string; subState: string }): void {
+  if (globals().json) json(s);
+  else out(s.subState ? `${s.state} ${s.subState}` : s.state);
+}
 
 let connection: Connection | undefined;
 async function tracker(): Promise<PodmanTracker> {
@@ -177,8 +182,7 @@ program
   .description('the job state (and sub-state)')
   .action(async (job: string) => {
     const s = await (await tracker()).jobState(job);
-    if (globals().json) json(s);
-    else out(s.subState ? `${s.state} ${s.subState}` : s.state);
+    printStatus(s);
   });
 
 program
@@ -200,8 +204,7 @@ for (const action of JOB_CONTROL_ACTIONS) {
     .description(`${action} a job`)
     .action(async (job: string) => {
       const s = await (await tracker()).jobControl(job, action);
-      if (globals().json) json(s);
-      else out(s.subState ? `${s.state} ${s.subState}` : s.state);
+      printStatus(s);
     });
 }
 
@@ -217,8 +220,7 @@ program
     if (bad.length) throw new DrmaaError('InvalidArgument', `--state: unknown state ${bad.join(', ')}`);
     const timeout = o.timeout === undefined ? null : parseDuration(o.timeout, '--timeout');
     const s = await (await tracker()).wait(job, timeout, states as JobState[]);
-    if (globals().json) json(s);
-    else out(s.subState ? `${s.state} ${s.subState}` : s.state);
+    printStatus(s);
   });
 
 program
