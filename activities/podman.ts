@@ -1,22 +1,41 @@
 // The Podman API client (dockerode over Podman's Docker-compatible API) and the mapping of its
 // failures onto DRMAA2 error kinds.
 import Docker from 'dockerode';
-import { parseConnectionUri, unsupportedSsh, type PodmanConnection } from '../common/connection.js';
+import type http from 'node:http';
+import { parseConnectionUri, type PodmanConnection } from '../common/connection.js';
 import { DrmaaError, type ErrorKind } from '../common/errors.js';
+import { SshAgent, SshTunnel, type SshOptions } from './ssh.js';
 
-export function connect(uri: string): Docker {
-  return dockerFor(parseConnectionUri(uri));
+export type { SshOptions } from './ssh.js';
+
+/** A Podman client for a connection URI; ssh:// URIs also take the SSH options (host keys, login). */
+export function connect(uri: string, ssh: SshOptions = {}): Docker {
+  return dockerFor(parseConnectionUri(uri), ssh);
 }
 
-export function dockerFor(c: PodmanConnection): Docker {
+export function dockerFor(c: PodmanConnection, ssh: SshOptions = {}): Docker {
   switch (c.scheme) {
     case 'unix':
       return new Docker({ socketPath: c.socketPath });
     case 'tcp':
       return new Docker({ host: c.host, port: c.port, protocol: 'http' });
-    case 'ssh':
-      throw unsupportedSsh();
+    case 'ssh': {
+      // dockerode speaks plain HTTP; each of its connections is a channel of one SSH connection.
+      // (docker-modem takes `agent`; its typings do not say so.)
+      const options: Docker.DockerOptions & { agent: http.Agent } = {
+        host: c.host,
+        port: c.port,
+        protocol: 'http',
+        agent: new SshAgent(new SshTunnel(c, ssh)),
+      };
+      return new Docker(options);
+    }
   }
+}
+
+/** Closes what the client holds open beyond its requests (the SSH connection of an ssh:// client). */
+export function disconnect(docker: Docker): void {
+  (docker.modem as { agent?: http.Agent }).agent?.destroy();
 }
 
 /** What dockerode's modem rejects with: an Error with the HTTP status and Podman's JSON answer. */

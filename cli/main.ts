@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PodmanTracker } from '../client/tracker.js';
 import { DrmaaError } from '../common/errors.js';
 import { isJobState, JOB_CONTROL_ACTIONS, type JobState } from '../common/states.js';
-import { configFromEnv, runWorker } from '../worker/worker.js';
+import { configFromEnv, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
 import { progress } from './progress.js';
 import { addTemplateOptions, parseDuration, templateFrom, type TemplateFlags } from './template-options.js';
 
@@ -77,18 +77,22 @@ program
     'this Podman host, for queueName (default: PODMAN_TRACKER_HOST_NAME or what Podman reports)',
   )
   .option('--disable-image-pull', 'never pull: a missing image is an error')
-  .action(async (o: { podman?: string; hostName?: string; disableImagePull?: boolean }) => {
+  .option('--identity <file>', 'private key for ssh:// Podman URIs (default: CONTAINER_SSHKEY)')
+  .option(
+    '--ssh-known-hosts <file>',
+    'host keys for ssh:// Podman URIs (default: PODMAN_TRACKER_SSH_KNOWN_HOSTS or ~/.ssh/known_hosts)',
+  )
+  .option('--ssh-tofu', 'trust an ssh host on first use and record its key (PODMAN_TRACKER_SSH_TOFU=1)')
+  .action(async (o: Omit<WorkerFlags, 'temporalAddress' | 'namespace' | 'taskQueue'>) => {
     const g = globals();
-    const base = configFromEnv();
-    await runWorker({
-      ...base,
-      temporalAddress: g.temporalAddress,
-      namespace: g.namespace,
-      taskQueue: g.taskQueue,
-      podmanUri: o.podman ?? base.podmanUri,
-      hostName: o.hostName ?? base.hostName,
-      disableImagePull: o.disableImagePull ?? base.disableImagePull,
-    });
+    await runWorker(
+      withFlags(configFromEnv(), {
+        ...o,
+        temporalAddress: g.temporalAddress,
+        namespace: g.namespace,
+        taskQueue: g.taskQueue,
+      }),
+    );
   });
 
 addTemplateOptions(

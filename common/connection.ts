@@ -1,13 +1,16 @@
 // Podman connection URIs, as Podman's own remote clients write them.
 import { existsSync } from 'node:fs';
-import { DrmaaError, invalidArgument } from './errors.js';
+import { invalidArgument } from './errors.js';
 
 export type PodmanConnection =
   | { scheme: 'unix'; socketPath: string }
   | { scheme: 'tcp'; host: string; port: number }
   | { scheme: 'ssh'; user: string; host: string; port: number; socketPath: string; secure: boolean; password?: string };
 
-/** Parses `unix:///path`, `tcp://host:port`, `ssh://user@host[:port]/path[?secure=true]`. */
+/**
+ * Parses `unix:///path`, `tcp://host:port`, `ssh://user@host[:port]/path[?secure=true]`. `secure` is
+ * kept for Podman's URIs; host keys are checked whatever it says (see activities/ssh.ts).
+ */
 export function parseConnectionUri(uri: string): PodmanConnection {
   const bad = (why: string) => invalidArgument(`Podman connection URI "${uri}": ${why}`);
   let url: URL;
@@ -78,11 +81,4 @@ export function describeConnection(c: PodmanConnection): string {
     case 'ssh':
       return `ssh://${c.user}@${c.host}:${c.port}${c.socketPath}`;
   }
-}
-
-export function unsupportedSsh(): DrmaaError {
-  return new DrmaaError(
-    'UnsupportedOperation',
-    'ssh:// Podman connections are not supported yet; use unix:// or tcp://',
-  );
 }

@@ -4,9 +4,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type Docker from 'dockerode';
 import { createActivities } from '../activities/index.js';
-import { connect } from '../activities/podman.js';
-import { defaultConnectionUri } from '../common/connection.js';
+import { connect, disconnect, type SshOptions } from '../activities/podman.js';
+import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
 import { DrmaaError } from '../common/errors.js';
 import { hostQueue } from '../workflows/definitions.js';
 
@@ -22,6 +23,8 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   /** Workflow sources to bundle instead of the built bundle (tests with workflows of their own). */
   workflowsPath?: string;
+  /** Host keys and login for an ssh:// Podman URI. */
+  ssh?: SshOptions;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -33,6 +36,45 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     hostName: env.PODMAN_TRACKER_HOST_NAME || undefined,
     disableImagePull: /^(1|true)$/i.test(env.PODMAN_TRACKER_DISABLE_IMAGE_PULL ?? ''),
     shutdownGraceMs: Number(env.PODMAN_TRACKER_SHUTDOWN_GRACE_MS ?? 10_000),
+    ssh: {
+      knownHostsFile: env.PODMAN_TRACKER_SSH_KNOWN_HOSTS || undefined,
+      trustOnFirstUse: /^(1|true)$/i.test(env.PODMAN_TRACKER_SSH_TOFU ?? ''),
+      // Podman's own clients read CONTAINER_SSHKEY and SSH_AUTH_SOCK.
+      identityFile: env.CONTAINER_SSHKEY || undefined,
+      identityPassphrase: env.CONTAINER_SSHKEY_PASSPHRASE || undefined,
+      agentSocket: env.SSH_AUTH_SOCK || undefined,
+    },
+  };
+}
+
+/** The worker's flags, each over its variable: `worker/main.ts` and `podman-tracker worker` take these. */
+export interface WorkerFlags {
+  podman?: string;
+  temporalAddress?: string;
+  namespace?: string;
+  taskQueue?: string;
+  hostName?: string;
+  disableImagePull?: boolean;
+  identity?: string;
+  sshKnownHosts?: string;
+  sshTofu?: boolean;
+}
+
+export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
+  return {
+    ...base,
+    podmanUri: f.podman ?? base.podmanUri,
+    temporalAddress: f.temporalAddress ?? base.temporalAddress,
+    namespace: f.namespace ?? base.namespace,
+    taskQueue: f.taskQueue ?? base.taskQueue,
+    hostName: f.hostName ?? base.hostName,
+    disableImagePull: f.disableImagePull ?? base.disableImagePull,
+    ssh: {
+      ...base.ssh,
+      identityFile: f.identity ?? base.ssh?.identityFile,
+      knownHostsFile: f.sshKnownHosts ?? base.ssh?.knownHostsFile,
+      trustOnFirstUse: f.sshTofu ?? base.ssh?.trustOnFirstUse,
+    },
   };
 }
 
@@ -53,13 +95,28 @@ export interface PodmanTrackerWorker {
 }
 
 export async function createWorker(config: WorkerConfig, connection?: NativeConnection): Promise<PodmanTrackerWorker> {
-  const docker = connect(config.podmanUri);
+  const docker = connect(config.podmanUri, config.ssh);
+  try {
+    return await workerOn(docker, config, connection);
+  } catch (err) {
+    disconnect(docker);
+    throw err;
+  }
+}
+
+async function workerOn(
+  docker: Docker,
+  config: WorkerConfig,
+  connection?: NativeConnection,
+): Promise<PodmanTrackerWorker> {
   const hostName =
     config.hostName ??
     (await docker.info().then(
       (i: { Name?: string }) => i.Name ?? 'podman',
       (err: unknown) => {
-        throw new DrmaaError('DrmCommunication', `cannot reach Podman at ${config.podmanUri}: ${String(err)}`);
+        // A refused host key or login keeps its own kind and words.
+        if (err instanceof DrmaaError) throw err;
+        throw new DrmaaError('DrmCommunication', `cannot reach Podman at ${shown(config)}: ${String(err)}`);
       },
     ));
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(hostName)) {
@@ -75,7 +132,11 @@ export async function createWorker(config: WorkerConfig, connection?: NativeConn
   return {
     hostName,
     async run() {
-      await Promise.all(workers.map((w) => w.run()));
+      try {
+        await Promise.all(workers.map((w) => w.run()));
+      } finally {
+        disconnect(docker);
+      }
       if (!connection) await conn.close();
     },
     shutdown() {
@@ -88,8 +149,13 @@ export async function createWorker(config: WorkerConfig, connection?: NativeConn
 export async function runWorker(config: WorkerConfig): Promise<void> {
   const worker = await createWorker(config);
   console.log(
-    `podman-tracker worker: Podman ${config.podmanUri} (host ${worker.hostName}), Temporal ${config.temporalAddress}, ` +
+    `podman-tracker worker: Podman ${shown(config)} (host ${worker.hostName}), Temporal ${config.temporalAddress}, ` +
       `namespace ${config.namespace}, task queue ${config.taskQueue}`,
   );
   await worker.run();
+}
+
+/** The Podman URI without the password an ssh:// URI may carry. */
+function shown(config: WorkerConfig): string {
+  return describeConnection(parseConnectionUri(config.podmanUri));
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConnectionUri, parseConnectionUri } from '../../common/connection.js';
 import { DrmaaError } from '../../common/errors.js';
-import { connect } from '../../activities/podman.js';
 
 describe('Podman connection URIs', () => {
   it('parses unix, tcp and ssh', () => {
@@ -47,15 +46,6 @@ describe('Podman connection URIs', () => {
     expect(err).toBeInstanceOf(DrmaaError);
     expect((err as DrmaaError).kind).toBe('InvalidArgument');
     expect((err as DrmaaError).message).toMatch(why);
-  });
-
-  it('says ssh is not supported yet, with its own error kind', () => {
-    expect(() => connect('ssh://u@h/run/podman/podman.sock')).toThrow(/not supported yet/);
-    try {
-      connect('ssh://u@h/run/podman/podman.sock');
-    } catch (e) {
-      expect((e as DrmaaError).kind).toBe('UnsupportedOperation');
-    }
   });
 
   it('defaults to CONTAINER_HOST, then the user socket, then the rootful socket', () => {
