@@ -9,6 +9,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { inspect } from 'node:util';
 import ssh2 from 'ssh2';
 import type { ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { PodmanConnection } from '../common/connection.js';
@@ -116,6 +117,7 @@ const refused = (message: string) => new DrmaaError('DeniedByDrms', message);
 export class SshTunnel {
   private current?: Promise<SshClient>;
   private closed = false;
+  readonly description: string;
   private readonly name: string;
   private readonly credentials: { config: Credentials; methods: string[] };
 
@@ -123,6 +125,7 @@ export class SshTunnel {
     private readonly target: SshConnection,
     private readonly options: SshOptions = {},
   ) {
+    this.description = describeSsh(target);
     this.name = hostKeyName(target.host, target.port);
     this.credentials = credentials(target, options);
   }
@@ -296,6 +299,14 @@ function asSocket(channel: Duplex): Duplex {
 export class SshAgent extends http.Agent {
   constructor(readonly tunnel: SshTunnel) {
     super({ keepAlive: false });
+  }
+
+  /**
+   * docker-modem formats every request's options, agent included, with util.inspect (depth: null)
+   * even when its debug output is off: through the SSH client that took seconds per request.
+   */
+  [inspect.custom](): string {
+    return `SshAgent(${this.tunnel.description})`;
   }
 
   override createConnection(

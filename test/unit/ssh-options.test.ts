@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../activities/podman.js';
@@ -115,7 +116,10 @@ describe('ssh options', () => {
   });
 
   it('builds a client for ssh:// without dialling, and refuses one with no way to log in', () => {
-    expect(connect('ssh://core:pw@h.example:2222/run/podman/podman.sock')).toBeDefined();
+    const docker = connect('ssh://core:pw@h.example:2222/run/podman/podman.sock');
+    // docker-modem util.inspects every request's options, agent included: that must stay one short line.
+    const agent = (docker.modem as { agent?: unknown }).agent;
+    expect(inspect(agent, { showHidden: true, depth: null })).toBe('SshAgent(ssh://core@h.example:2222)');
     expect(thrown(() => connect('ssh://core@h.example/run/podman/podman.sock')).kind).toBe('InvalidArgument');
   });
 
