@@ -1,0 +1,180 @@
+// ssh:// Podman connections against a real OpenSSH server (started here, on 127.0.0.1) that
+// forwards to the stack's Podman socket: jobs, host keys, logins, and a dropped connection.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, disconnect, type SshOptions } from '../../activities/podman.js';
+import { parseConnectionUri } from '../../common/connection.js';
+import { LABEL } from '../../common/convert.js';
+import { DrmaaError } from '../../common/errors.js';
+import { createWorker } from '../../worker/worker.js';
+import { podman, podmanInspect, requireEnv, sessionContainers, stack } from '../helpers.js';
+import { startTracker, type TrackerFixture } from './fixtures.js';
+import { startSshd, type Sshd } from './sshd.js';
+
+const run = promisify(execFile);
+
+let sshd: Sshd;
+let uri: string;
+let f: TrackerFixture | undefined;
+
+/** A known_hosts file in the server's dir, with the given lines (or none at all). */
+async function knownHosts(name: string, ...lines: string[]): Promise<string> {
+  const file = join(sshd.dir, name);
+  if (lines.length) await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/** What createWorker (which asks Podman its name first) refuses the connection with. */
+async function refusal(ssh: SshOptions): Promise<DrmaaError> {
+  const err = await createWorker({
+    podmanUri: uri,
+    temporalAddress: requireEnv('TEMPORAL_ADDRESS'),
+    namespace: 'default',
+    taskQueue: 'ssh-never-used',
+    disableImagePull: false,
+    shutdownGraceMs: 1000,
+    ssh,
+  }).then(
+    () => new Error('the worker started'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DrmaaError);
+  return err as DrmaaError;
+}
+
+async function jobContainers(jobId: string): Promise<string[]> {
+  const out = await podman('ps', '-a', '--filter', `label=${LABEL.job}=${jobId}`, '--format', '{{.ID}}');
+  return out.split('\n').filter(Boolean);
+}
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  const socket = parseConnectionUri(stack.containerHost);
+  if (socket.scheme !== 'unix')
+    throw new Error(`CONTAINER_HOST must be the stack's unix socket, not ${stack.containerHost}`);
+  uri = `ssh://root@127.0.0.1:${sshd.port}${socket.socketPath}`;
+  f = await startTracker('ssh', {
+    podmanUri: uri,
+    ssh: { knownHostsFile: await knownHosts('known_hosts', sshd.knownHostsLine), identityFile: sshd.clientKey },
+  });
+});
+
+afterAll(async () => {
+  await f?.close();
+  await sshd?.stop();
+});
+
+describe('ssh:// Podman connections', () => {
+  it('runs jobs through one SSH connection: output, exit status, stdin', async () => {
+    const { tracker } = f!;
+    const input = join(sshd.dir, 'input.txt');
+    await writeFile(input, 'through the tunnel\n');
+    const [echo, failing, stdin] = await Promise.all([
+      tracker.addJob({ jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', 'echo out; echo err >&2'] }),
+      tracker.addJob({ jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', 'exit 3'] }),
+      tracker.addJob({ jobCategory: stack.testImage, remoteCommand: 'cat', inputPath: input }),
+    ]);
+    expect(await tracker.result(echo)).toMatchObject({
+      info: { state: 'done', exitStatus: 0 },
+      stdout: 'out\n',
+      stderr: 'err\n',
+    });
+    expect((await tracker.result(failing)).info).toMatchObject({ state: 'failed', exitStatus: 3 });
+    expect(await tracker.result(stdin)).toMatchObject({ info: { exitStatus: 0 }, stdout: 'through the tunnel\n' });
+    // The worker's start and every request of the three jobs (create, attach, start, events, logs)
+    // went over one SSH connection.
+    expect(sshd.logins()).toBe(1);
+  });
+
+  it('survives a dropped connection mid-job: the job completes and runs once', async () => {
+    const { tracker } = f!;
+    const id = await tracker.addJob({
+      jobCategory: stack.testImage,
+      remoteCommand: 'sh',
+      args: ['-c', 'sleep 3; echo done'],
+    });
+    await tracker.wait(id, 30_000, ['running']);
+    await new Promise((r) => setTimeout(r, 500)); // the wait for its exit is on Podman's event stream now
+    const logins = sshd.logins();
+    const containerId = (await tracker.jobInfo(id)).extension?.extensionList.containerId ?? '';
+    expect((await podmanInspect(containerId)).State.Running).toBe(true);
+    expect(sshd.dropConnections()).toBeGreaterThan(0);
+    const r = await tracker.result(id);
+    expect(r.info).toMatchObject({ state: 'done', exitStatus: 0 });
+    expect(r.stdout).toBe('done\n');
+    expect(await jobContainers(id)).toHaveLength(1);
+    expect(sshd.logins()).toBe(logins + 1); // dialled again, once
+  });
+
+  it('refuses a changed host key, even with trust on first use, and creates no container', async () => {
+    const file = await knownHosts('changed_known_hosts', sshd.wrongKnownHostsLine);
+    const ssh = { knownHostsFile: file, trustOnFirstUse: true, identityFile: sshd.clientKey };
+    const err = await refusal(ssh);
+    expect(err.kind).toBe('DeniedByDrms');
+    expect(err.message).toContain(`[127.0.0.1]:${sshd.port} has CHANGED`);
+    expect(err.message).toContain(sshd.hostFingerprint);
+    expect(err.message).toContain(`${file}:1`);
+    expect(await readFile(file, 'utf8')).toBe(`${sshd.wrongKnownHostsLine}\n`);
+
+    // A worker that knows its host name starts without Podman; its jobs then fail to start, typed.
+    const wrong = await startTracker('ssh-changed', { podmanUri: uri, hostName: 'ssh-changed-key', ssh });
+    try {
+      const id = await wrong.tracker.addJob({ jobCategory: stack.testImage, remoteCommand: 'true' });
+      const r = await wrong.tracker.result(id);
+      expect(r.info).toMatchObject({ state: 'failed', subState: 'startFailed' });
+      expect(r.info.annotation).toMatch(/^DeniedByDrms: ssh: the host key of .* has CHANGED/);
+      expect(await sessionContainers(wrong.session)).toEqual([]);
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  it('refuses an unknown host unless trusted on first use, which records its key', async () => {
+    const file = await knownHosts('new/known_hosts');
+    const err = await refusal({ knownHostsFile: file, identityFile: sshd.clientKey });
+    expect(err.kind).toBe('DeniedByDrms');
+    expect(err.message).toContain(`host [127.0.0.1]:${sshd.port} is not in ${file}`);
+    expect(err.message).toContain(sshd.hostFingerprint);
+    expect(err.message).toContain('PODMAN_TRACKER_SSH_TOFU=1');
+    expect(existsSync(file)).toBe(false);
+
+    const docker = connect(uri, { knownHostsFile: file, trustOnFirstUse: true, identityFile: sshd.clientKey });
+    try {
+      expect((await docker.info()).Name).toBeTruthy();
+    } finally {
+      disconnect(docker);
+    }
+    expect(await readFile(file, 'utf8')).toBe(`${sshd.knownHostsLine}\n`);
+    // OpenSSH itself finds the host in the file written.
+    const { stdout } = await run('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', file]);
+    expect(stdout).toContain(sshd.knownHostsLine);
+
+    // Known now: no trust on first use needed.
+    const again = connect(uri, { knownHostsFile: file, identityFile: sshd.clientKey });
+    try {
+      expect(await again.ping()).toBeTruthy();
+    } finally {
+      disconnect(again);
+    }
+  });
+
+  it('logs in through an ssh-agent, and says so when no offered key is accepted', async () => {
+    const file = await knownHosts('agent_known_hosts', sshd.knownHostsLine);
+    const agent = await sshd.startAgent();
+    const docker = connect(uri, { knownHostsFile: file, agentSocket: agent });
+    try {
+      expect(Array.isArray(await docker.listContainers())).toBe(true);
+    } finally {
+      disconnect(docker);
+    }
+    const err = await refusal({ knownHostsFile: file, identityFile: sshd.strangerKey });
+    expect(err.kind).toBe('DeniedByDrms');
+    expect(err.message).toBe(
+      `ssh://root@127.0.0.1:${sshd.port}: the server refused to log root in (tried key ${sshd.strangerKey})`,
+    );
+  });
+});
