@@ -132,7 +132,7 @@ export class SshTunnel {
 
   /** A stream to the remote Podman socket, over the connection (dialled if there is none). */
   async openStream(): Promise<Duplex> {
-    if (this.closed) throw new Error(`${describeSsh(this.target)}: the connection is closed`);
+    if (this.closed) throw new Error(`${this.description}: the connection is closed`);
     const client = await this.connection();
     const channel = await new Promise<Duplex>((resolve, reject) => {
       try {
@@ -142,12 +142,12 @@ export class SshTunnel {
           if ((err as Error & { reason?: number }).reason === 1) {
             return reject(
               refused(
-                `${describeSsh(this.target)} refuses to forward to ${this.target.socketPath}: ` +
+                `${this.description} refuses to forward to ${this.target.socketPath}: ` +
                   `its sshd_config needs AllowStreamLocalForwarding yes (and AllowTcpForwarding not "no")`,
               ),
             );
           }
-          reject(new Error(`${describeSsh(this.target)}: cannot open ${this.target.socketPath}: ${err.message}`));
+          reject(new Error(`${this.description}: cannot open ${this.target.socketPath}: ${err.message}`));
         });
       } catch (err) {
         reject(err as Error); // the connection went away between dial and open
@@ -180,7 +180,7 @@ export class SshTunnel {
     const entries = parseKnownHosts(
       await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return '';
-        throw refused(`${describeSsh(this.target)}: cannot read known hosts file ${file}: ${err.message}`);
+        throw refused(`${this.description}: cannot read known hosts file ${file}: ${err.message}`);
       }),
     );
     const client = new Client();
@@ -195,12 +195,13 @@ export class SshTunnel {
         if (err.level === 'client-authentication') {
           return reject(
             refused(
-              `${describeSsh(this.target)}: the server refused to log ${this.target.user} in ` +
+              `${this.description}: the server refused to log ${this.target.user} in ` +
                 `(tried ${this.credentials.methods.join(', ')})`,
             ),
           );
         }
-        reject(new Error(`${describeSsh(this.target)}: ${err.message}`));
+        const via = err.level === 'agent' ? ` (ssh-agent ${this.options.agentSocket})` : '';
+        reject(new Error(`${this.description}: ${err.message}${via}`));
       };
       client
         .on('ready', () => {
@@ -260,7 +261,9 @@ export class SshTunnel {
               `or let the worker record it on first use (PODMAN_TRACKER_SSH_TOFU=1 or --ssh-tofu)`,
           );
         }
-        await recordHostKey(file, knownHostsLine(this.name, key));
+        await recordHostKey(file, knownHostsLine(this.name, key)).catch((err: Error) => {
+          throw refused(`ssh: cannot record the key of ${this.name} in ${file}: ${err.message}`);
+        });
     }
   }
 }
