@@ -9,6 +9,7 @@ import { DrmaaError, invalidState, jobNotExists } from '../common/errors.js';
 import { isEndState, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplateInput } from '../common/template.js';
 import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
+import { taskEndedSignal } from '../workflows/definitions.js';
 import { isNotFound, podmanMessage, statusOf, toDrmaaError } from './podman.js';
 import {
   attachStdin,
@@ -68,6 +69,21 @@ export interface JobResult extends JobStatus {
   output?: JobOutput;
 }
 
+/** An array task's array job, told the moment the task's container ends (see waitAndCollect). */
+export interface ArrayTaskRef {
+  arrayJobId: string;
+  taskNumber: number;
+}
+
+export interface WaitAndCollectResult {
+  /** How the wait ended: an end state, or `undetermined` when the container vanished. */
+  ended: JobStatus;
+  /** The collected result; absent when the container vanished. */
+  collected?: JobResult;
+  /** Whether the array job has been told of the task's end. */
+  told: boolean;
+}
+
 export interface SessionJob {
   jobId: string;
   containerId: string;
@@ -88,6 +104,8 @@ const RESTART_GRACE_MS = 3000;
  */
 async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
+  // A local activity has no heartbeat: the workflow task it runs in is kept alive instead.
+  if (ctx.info.isLocal) return work();
   const beat = setInterval(() => ctx.heartbeat(), 2000);
   try {
     return await work();
@@ -285,6 +303,84 @@ export function createActivities(opts: PodmanActivityOptions) {
     return { ...s, output };
   }
 
+  async function waitExit(ref: ContainerRef): Promise<JobStatus> {
+    const ctx = Context.current();
+    // Subscribe first, then look: an exit in between is not missed, and one look is enough.
+    const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
+    if (!id) return status(undefined);
+
+    return await new Promise<JobStatus>((resolve, reject) => {
+      let stream: Readable | undefined;
+      let settled = false;
+      let restartGrace: NodeJS.Timeout | undefined;
+      const heartbeatMs = Math.max(1000, Math.min(10_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
+      const beat = setInterval(() => ctx.heartbeat(), heartbeatMs);
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(beat);
+        clearTimeout(restartGrace);
+        ctx.cancellationSignal.removeEventListener('abort', onAbort);
+        stream?.destroy();
+        fn();
+      };
+      const onAbort = () => settle(() => reject(ctx.cancellationSignal.reason ?? new Error('cancelled')));
+      ctx.cancellationSignal.addEventListener('abort', onAbort);
+
+      const check = async (event?: ContainerEvent) => {
+        const c = await inspect({ ...ref, containerId: id });
+        // Removed before its result was collected (by hand, or with its host): the job's
+        // container vanished; the workflow decides whether to run it again.
+        if (!c) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
+        const s = await status(c);
+        if (!isEndState(s.state)) return;
+        // An exit under a restart policy is followed by a start; one stopped by the user is not.
+        if (event && willRestart(c)) {
+          clearTimeout(restartGrace);
+          restartGrace = setTimeout(() => check().catch(fail), RESTART_GRACE_MS);
+          return;
+        }
+        settle(() => resolve(s));
+      };
+      const fail = (err: unknown) =>
+        settle(() => reject(toDrmaaError(err, 'DrmCommunication', `waiting for job ${ref.jobId}`)));
+
+      containerEvents(docker, id, (e) => {
+        if (e.Action === 'start' || e.Action === 'restart') clearTimeout(restartGrace);
+        if (e.Action === 'die' || e.Action === 'died' || e.Action === 'remove') check(e).catch(fail);
+      })
+        .then((s) => {
+          stream = s;
+          if (settled) {
+            s.destroy();
+            return;
+          }
+          // The stream ends only when Podman's service goes away: retry, and resubscribe then.
+          s.on('end', () =>
+            fail(new DrmaaError('DrmCommunication', `Podman's event stream ended`, { retryable: true })),
+          );
+          s.on('error', fail);
+          // Subscribed: now look once more, so an exit between the first look and here is not missed.
+          return check();
+        })
+        .catch(fail);
+    });
+  }
+
+  /** Signals the array job that a task ended; a retry may signal again, which the array counts once. */
+  async function tellArrayJob(task: ArrayTaskRef, state: JobState): Promise<boolean> {
+    try {
+      await Context.current()
+        .client.workflow.getHandle(task.arrayJobId)
+        .signal(taskEndedSignal, task.taskNumber, state);
+      return true;
+    } catch (err) {
+      // The array job has gone (ended, terminated): nobody to tell. Anything else: the workflow tells it.
+      log.warn('could not tell the array job', { arrayJobId: task.arrayJobId, error: String(err) });
+      return false;
+    }
+  }
+
   return {
     /**
      * Creates the job's container and starts it. A retry finds the container an earlier attempt
@@ -408,68 +504,25 @@ export function createActivities(opts: PodmanActivityOptions) {
      * heartbeating meanwhile; returns at once if it has already exited. A restart policy that
      * brings the container back keeps the wait going. Cancellation ends the wait immediately.
      */
-    async waitForExit(ref: ContainerRef): Promise<JobStatus> {
-      const ctx = Context.current();
-      // Subscribe first, then look: an exit in between is not missed, and one look is enough.
-      const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
-      if (!id) return status(undefined);
+    waitForExit(ref: ContainerRef): Promise<JobStatus> {
+      return waitExit(ref);
+    },
 
-      return await new Promise<JobStatus>((resolve, reject) => {
-        let stream: Readable | undefined;
-        let settled = false;
-        let restartGrace: NodeJS.Timeout | undefined;
-        const heartbeatMs = Math.max(1000, Math.min(10_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
-        const beat = setInterval(() => ctx.heartbeat(), heartbeatMs);
-        const settle = (fn: () => void) => {
-          if (settled) return;
-          settled = true;
-          clearInterval(beat);
-          clearTimeout(restartGrace);
-          ctx.cancellationSignal.removeEventListener('abort', onAbort);
-          stream?.destroy();
-          fn();
-        };
-        const onAbort = () => settle(() => reject(ctx.cancellationSignal.reason ?? new Error('cancelled')));
-        ctx.cancellationSignal.addEventListener('abort', onAbort);
-
-        const check = async (event?: ContainerEvent) => {
-          const c = await inspect({ ...ref, containerId: id });
-          // Removed before its result was collected (by hand, or with its host): the job's
-          // container vanished; the workflow decides whether to run it again.
-          if (!c) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
-          const s = await status(c);
-          if (!isEndState(s.state)) return;
-          // An exit under a restart policy is followed by a start; one stopped by the user is not.
-          if (event && willRestart(c)) {
-            clearTimeout(restartGrace);
-            restartGrace = setTimeout(() => check().catch(fail), RESTART_GRACE_MS);
-            return;
-          }
-          settle(() => resolve(s));
-        };
-        const fail = (err: unknown) =>
-          settle(() => reject(toDrmaaError(err, 'DrmCommunication', `waiting for job ${ref.jobId}`)));
-
-        containerEvents(docker, id, (e) => {
-          if (e.Action === 'start' || e.Action === 'restart') clearTimeout(restartGrace);
-          if (e.Action === 'die' || e.Action === 'died' || e.Action === 'remove') check(e).catch(fail);
-        })
-          .then((s) => {
-            stream = s;
-            if (settled) {
-              s.destroy();
-              return;
-            }
-            // The stream ends only when Podman's service goes away: retry, and resubscribe then.
-            s.on('end', () =>
-              fail(new DrmaaError('DrmCommunication', `Podman's event stream ended`, { retryable: true })),
-            );
-            s.on('error', fail);
-            // Subscribed: now look once more, so an exit between the first look and here is not missed.
-            return check();
-          })
-          .catch(fail);
-      });
+    /**
+     * The rest of a job's life in one activity: waits for the exit (as waitForExit), tells an array
+     * job at once so the next task can take the slot, then collects the result (as collectResult).
+     * One activity instead of two, and no workflow task in between: a task costs Temporal less.
+     */
+    async waitAndCollect(
+      ref: ContainerRef,
+      files: OutputFiles = {},
+      task?: ArrayTaskRef,
+    ): Promise<WaitAndCollectResult> {
+      const ended = await waitExit(ref);
+      if (ended.state === 'undetermined') return { ended, told: false };
+      const told = task ? await tellArrayJob(task, ended.state) : false;
+      const collected = await withHeartbeat(() => collect(ref, files));
+      return { ended, collected, told };
     },
   };
 }

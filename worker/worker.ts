@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type Docker from 'dockerode';
 import { createActivities } from '../activities/index.js';
+import { createTaskActivities } from '../activities/tasks.js';
 import { connect, disconnect, type SshOptions } from '../activities/podman.js';
 import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
 import { DrmaaError } from '../common/errors.js';
@@ -126,7 +127,13 @@ async function workerOn(
   const activities = createActivities({ docker, disableImagePull: config.disableImagePull, hostName });
   const common = { connection: conn, namespace: config.namespace, shutdownGraceTime: config.shutdownGraceMs };
   const workers = await Promise.all([
-    Worker.create({ ...common, taskQueue: config.taskQueue, activities, ...workflowSource(config) }),
+    Worker.create({
+      ...common,
+      taskQueue: config.taskQueue,
+      // The array job's local activities run where its workflow does: on the shared queue.
+      activities: { ...activities, ...createTaskActivities() },
+      ...workflowSource(config),
+    }),
     Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, hostName), activities }),
   ]);
   return {
