@@ -9,6 +9,14 @@ import { createActivities } from '../activities/index.js';
 import { connect, disconnect, type SshOptions } from '../activities/podman.js';
 import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
 import { DrmaaError } from '../common/errors.js';
+import {
+  describePowers,
+  NO_POWERS,
+  powersFromEnv,
+  workerPowers,
+  type PowerSettings,
+  type WorkerPowers,
+} from '../common/powers.js';
 import { hostQueue } from '../workflows/definitions.js';
 
 export interface WorkerConfig {
@@ -25,6 +33,8 @@ export interface WorkerConfig {
   workflowsPath?: string;
   /** Host keys and login for an ssh:// Podman URI. */
   ssh?: SshOptions;
+  /** What jobs may reach beyond their containers (see common/powers.ts); default: nothing. */
+  powers?: WorkerPowers;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -44,11 +54,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
       identityPassphrase: env.CONTAINER_SSHKEY_PASSPHRASE || undefined,
       agentSocket: env.SSH_AUTH_SOCK || undefined,
     },
+    powers: powersFromEnv(env),
   };
 }
 
-/** The worker's flags, each over its variable: `worker/main.ts` and `podman-tracker worker` take these. */
-export interface WorkerFlags {
+/**
+ * The worker's flags, each over its variable: `worker/main.ts` and `podman-tracker worker` take these.
+ * The power flags are named as PowerSettings names them (allowPrivileged, mountAllow, ...).
+ */
+export interface WorkerFlags extends PowerSettings {
   podman?: string;
   temporalAddress?: string;
   namespace?: string;
@@ -75,6 +89,8 @@ export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
       knownHostsFile: f.sshKnownHosts ?? base.ssh?.knownHostsFile,
       trustOnFirstUse: f.sshTofu ?? base.ssh?.trustOnFirstUse,
     },
+    // Flags that grant add to what the variables grant; an allow-list given replaces theirs.
+    powers: workerPowers(f, base.powers ?? NO_POWERS),
   };
 }
 
@@ -123,8 +139,17 @@ async function workerOn(
     throw new DrmaaError('InvalidArgument', `host name "${hostName}" may hold only letters, digits, '_', '.', '-'`);
   }
   const conn = connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
-  const activities = createActivities({ docker, disableImagePull: config.disableImagePull, hostName });
-  const common = { connection: conn, namespace: config.namespace, shutdownGraceTime: config.shutdownGraceMs };
+  const activities = createActivities({
+    docker,
+    disableImagePull: config.disableImagePull,
+    hostName,
+    powers: config.powers ?? NO_POWERS,
+  });
+  const common = {
+    connection: conn,
+    namespace: config.namespace,
+    shutdownGraceTime: config.shutdownGraceMs,
+  };
   const workers = await Promise.all([
     Worker.create({ ...common, taskQueue: config.taskQueue, activities, ...workflowSource(config) }),
     Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, hostName), activities }),
@@ -150,7 +175,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const worker = await createWorker(config);
   console.log(
     `podman-tracker worker: Podman ${shown(config)} (host ${worker.hostName}), Temporal ${config.temporalAddress}, ` +
-      `namespace ${config.namespace}, task queue ${config.taskQueue}`,
+      `namespace ${config.namespace}, task queue ${config.taskQueue}\n` +
+      `  grants: ${describePowers(config.powers ?? NO_POWERS)}`,
   );
   await worker.run();
 }
