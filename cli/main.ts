@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { Command, CommanderError, Option } from 'commander';
 import { PodmanTracker } from '../client/tracker.js';
+import { dataConverterFromEnv } from '../common/data-converter.js';
 import { DrmaaError } from '../common/errors.js';
 import { isJobState, JOB_CONTROL_ACTIONS, type JobState } from '../common/states.js';
 import { configFromEnv, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
@@ -62,7 +63,7 @@ async function tracker(): Promise<PodmanTracker> {
     );
   }
   return new PodmanTracker({
-    client: new Client({ connection, namespace: g.namespace }),
+    client: new Client({ connection, namespace: g.namespace, dataConverter: dataConverterFromEnv() }),
     session: g.session,
     taskQueue: g.taskQueue,
   });

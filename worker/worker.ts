@@ -8,6 +8,8 @@ import type Docker from 'dockerode';
 import { createActivities } from '../activities/index.js';
 import { connect, disconnect, type SshOptions } from '../activities/podman.js';
 import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
+import { dataConverterFor, encryptionKeysFromEnv } from '../common/data-converter.js';
+import type { EncryptionKey } from '../common/encryption.js';
 import { DrmaaError } from '../common/errors.js';
 import {
   describePowers,
@@ -35,6 +37,8 @@ export interface WorkerConfig {
   ssh?: SshOptions;
   /** What jobs may reach beyond their containers (see common/powers.ts); default: nothing. */
   powers?: WorkerPowers;
+  /** Payload encryption keys, shared with the clients: the first encrypts; none: payloads in clear. */
+  encryptionKeys?: readonly EncryptionKey[];
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -55,6 +59,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
       agentSocket: env.SSH_AUTH_SOCK || undefined,
     },
     powers: powersFromEnv(env),
+    encryptionKeys: encryptionKeysFromEnv(env),
   };
 }
 
@@ -149,6 +154,7 @@ async function workerOn(
     connection: conn,
     namespace: config.namespace,
     shutdownGraceTime: config.shutdownGraceMs,
+    dataConverter: dataConverterFor(config.encryptionKeys),
   };
   const workers = await Promise.all([
     Worker.create({ ...common, taskQueue: config.taskQueue, activities, ...workflowSource(config) }),
@@ -176,7 +182,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   console.log(
     `podman-tracker worker: Podman ${shown(config)} (host ${worker.hostName}), Temporal ${config.temporalAddress}, ` +
       `namespace ${config.namespace}, task queue ${config.taskQueue}\n` +
-      `  grants: ${describePowers(config.powers ?? NO_POWERS)}`,
+      `  grants: ${describePowers(config.powers ?? NO_POWERS)}\n` +
+      `  payload encryption: ${config.encryptionKeys?.[0] ? `on (key ${config.encryptionKeys[0].id})` : 'off'}`,
   );
   await worker.run();
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../../common/data-converter.js';
 import { allowMountsIn, NO_POWERS } from '../../common/powers.js';
 import { configFromEnv, createWorker } from '../../worker/worker.js';
 import { wordLengthPipeline } from './workflows.js';
@@ -28,7 +29,7 @@ const worker = await createWorker(
 const running = worker.run();
 const connection = await Connection.connect({ address: config.temporalAddress });
 try {
-  const client = new Client({ connection, namespace: config.namespace });
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFromEnv() });
   const result = await client.workflow.execute(wordLengthPipeline, {
     workflowId: `pipeline-${Date.now()}`,
     taskQueue: config.taskQueue,

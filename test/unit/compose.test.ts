@@ -301,9 +301,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('grants jobs no host powers unless the settings say otherwise', () => {
+  it('grants jobs no host powers and leaves encryption off unless the settings say otherwise', () => {
     const config = configFromEnv(environmentOf(worker));
     expect(config.powers).toEqual(NO_POWERS);
+    expect(config.encryptionKeys).toEqual([]);
     const granted = configFromEnv(
       environmentOf(
         loadCompose({
@@ -311,6 +312,7 @@ describe('docker-compose.yml', () => {
           PODMAN_TRACKER_ALLOW_HOST_NAMESPACES: 'net',
           PODMAN_TRACKER_MOUNT_ALLOW: '/srv/jobs',
           PODMAN_TRACKER_IMAGE_ALLOW: 'localhost/podman-tracker/*',
+          PODMAN_TRACKER_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
         }).services.worker!,
       ),
     );
@@ -322,6 +324,7 @@ describe('docker-compose.yml', () => {
       mountAllow: ['/srv/jobs'],
       imageAllow: ['localhost/podman-tracker/*'],
     });
+    expect(granted.encryptionKeys).toHaveLength(1);
   });
 
   /** `host:port` must be a service of the stack and a port its container serves. */
