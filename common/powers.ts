@@ -96,8 +96,8 @@ function describeNamespace(ns: HostNamespace, mode: string): string {
  */
 export async function checkPowers(create: Docker.ContainerCreateOptions, powers: WorkerPowers): Promise<void> {
   const denied: string[] = [];
-  const deny = (what: string, hint: string, are = 'are') =>
-    denied.push(`${what} ${are} not allowed on this worker: ${hint}`);
+  const deny = (what: string, hint: string, verb = 'are') =>
+    denied.push(`${what} ${verb} not allowed on this worker: ${hint}`);
   const hc = create.HostConfig ?? {};
 
   for (const [key, value] of Object.entries(hc)) {
@@ -145,7 +145,7 @@ export function imageMatches(pattern: string, image: string): boolean {
   return new RegExp(`^${re.join('.*')}$`).test(image);
 }
 
-/** The real path; a missing one cannot be judged (Podman would refuse it anyway). */
+/** The real path: symlinks and `..` resolved; undefined when it cannot be (missing, or unreadable here). */
 async function realPath(p: string): Promise<string | undefined> {
   try {
     return await realpath(path.resolve(p));
@@ -171,7 +171,8 @@ async function mountsOutside(binds: readonly string[], allow: readonly string[])
     const real = await realPath(source);
     if (real === undefined) {
       problems.push(
-        `stageInFiles: ${source} does not exist on the worker's host, so it cannot be held against ${o.flag}`,
+        `stageInFiles: ${source} cannot be resolved on the worker's host (missing, or not readable by the worker), ` +
+          `so it cannot be held against ${o.flag}`,
       );
     } else if (!dirs.some((d) => isWithin(d, real))) {
       const shown = real === path.resolve(source) ? source : `${source} (that is ${real})`;

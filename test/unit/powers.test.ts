@@ -179,9 +179,9 @@ describe('mount allow-list', () => {
     expect(await verdict(mount(join(root, 'secret')), viaLink)).toMatch(/is outside/);
   });
 
-  it('refuses a source that does not exist on the worker host: it cannot be judged', async () => {
+  it('refuses a source it cannot resolve on the worker host: it cannot be judged', async () => {
     expect(await verdict(mount(join(allowed, 'missing')), inAllowed())).toMatch(
-      /does not exist on the worker's host, so it cannot be held against --mount-allow/,
+      /cannot be resolved on the worker's host \(missing, or not readable by the worker\), so it cannot be held against --mount-allow/,
     );
   });
 
