@@ -215,11 +215,11 @@ export function powersFromEnv(env: NodeJS.ProcessEnv): WorkerPowers {
 export function workerPowers(s: PowerSettings, base: WorkerPowers = NO_POWERS): WorkerPowers {
   const mountAllow = s.mountAllow === undefined ? base.mountAllow : list(s.mountAllow);
   for (const d of mountAllow) {
-    if (!path.isAbsolute(d)) throw invalidArgument(`${POWER_OPTIONS.mountAllow.flag}: "${d}" is not an absolute path`);
+    if (!path.isAbsolute(d)) throw invalidArgument(`${setting('mountAllow')}: "${d}" is not an absolute path`);
   }
   const imageAllow = s.imageAllow === undefined ? base.imageAllow : list(s.imageAllow);
   for (const p of imageAllow) {
-    if (/\s/.test(p)) throw invalidArgument(`${POWER_OPTIONS.imageAllow.flag}: "${p}" is not an image pattern`);
+    if (/\s/.test(p)) throw invalidArgument(`${setting('imageAllow')}: "${p}" is not an image pattern`);
   }
   return {
     privileged: flag(s.allowPrivileged, 'privileged') || base.privileged,
@@ -249,6 +249,11 @@ export function describePowers(p: WorkerPowers): string {
   return `${granted.length ? granted.join('; ') : 'no host powers'}; ${images}`;
 }
 
+/** A setting by both its names, for errors in either. */
+function setting(power: keyof typeof POWER_OPTIONS): string {
+  return `${POWER_OPTIONS[power].flag} (${POWER_OPTIONS[power].env})`;
+}
+
 function list(value: string | readonly string[]): string[] {
   const items = typeof value === 'string' ? value.split(',') : value;
   return items.map((s) => s.trim()).filter(Boolean);
@@ -259,7 +264,7 @@ function flag(value: boolean | string | undefined, power: keyof typeof POWER_OPT
   const v = value.trim().toLowerCase();
   if (v === '1' || v === 'true') return true;
   if (v === '' || v === '0' || v === 'false') return false;
-  throw invalidArgument(`${POWER_OPTIONS[power].env}: "${value}" is not true or false`);
+  throw invalidArgument(`${setting(power)}: "${value}" is not true or false`);
 }
 
 function namespaces(value: string | readonly string[] | undefined): HostNamespace[] {
@@ -268,7 +273,7 @@ function namespaces(value: string | readonly string[] | undefined): HostNamespac
   for (const ns of items) {
     if (!(HOST_NAMESPACES as readonly string[]).includes(ns)) {
       throw invalidArgument(
-        `${POWER_OPTIONS.hostNamespaces.flag}: "${ns}" is not a namespace (${HOST_NAMESPACES.join(', ')} or all)`,
+        `${setting('hostNamespaces')}: "${ns}" is not a namespace (${HOST_NAMESPACES.join(', ')} or all)`,
       );
     }
   }

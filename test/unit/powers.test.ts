@@ -265,10 +265,10 @@ describe('settings: flags and variables', () => {
         return e instanceof DrmaaError ? `${e.kind}: ${e.message}` : String(e);
       }
     };
-    expect(bad({ PODMAN_TRACKER_ALLOW_PRIVILEGED: 'yes please' })).toMatch(/^InvalidArgument: PODMAN_TRACKER_ALLOW_PRIVILEGED/);
-    expect(bad({ PODMAN_TRACKER_ALLOW_HOST_NAMESPACES: 'user' })).toMatch(/"user" is not a namespace \(ipc, uts, pid, net or all\)/);
-    expect(bad({ PODMAN_TRACKER_MOUNT_ALLOW: 'relative/dir' })).toMatch(/--mount-allow: "relative\/dir" is not an absolute path/);
-    expect(bad({ PODMAN_TRACKER_IMAGE_ALLOW: 'a b' })).toMatch(/--image-allow/);
+    expect(bad({ PODMAN_TRACKER_ALLOW_PRIVILEGED: 'yes please' })).toBe('InvalidArgument: --allow-privileged (PODMAN_TRACKER_ALLOW_PRIVILEGED): "yes please" is not true or false');
+    expect(bad({ PODMAN_TRACKER_ALLOW_HOST_NAMESPACES: 'user' })).toMatch(/^InvalidArgument: --allow-host-namespaces \(PODMAN_TRACKER_ALLOW_HOST_NAMESPACES\): "user" is not a namespace \(ipc, uts, pid, net or all\)/);
+    expect(bad({ PODMAN_TRACKER_MOUNT_ALLOW: 'relative/dir' })).toMatch(/--mount-allow \(PODMAN_TRACKER_MOUNT_ALLOW\): "relative\/dir" is not an absolute path/);
+    expect(bad({ PODMAN_TRACKER_IMAGE_ALLOW: 'a b' })).toMatch(/--image-allow \(PODMAN_TRACKER_IMAGE_ALLOW\): "a b" is not an image pattern/);
   }); // prettier-ignore
 
   it('flags add to the variables; a list given replaces theirs', () => {
