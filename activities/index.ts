@@ -6,6 +6,7 @@ import { access, constants } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { LABEL, toContainerRequest, type JobContext } from '../common/convert.js';
 import { DrmaaError, invalidState, jobNotExists } from '../common/errors.js';
+import { checkPowers, NO_POWERS, type WorkerPowers } from '../common/powers.js';
 import { isEndState, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplateInput } from '../common/template.js';
 import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
@@ -31,6 +32,8 @@ export interface PodmanActivityOptions {
   logLimitBytes?: number;
   /** The name of this Podman host, as jobs' queueName and the worker's host task queue know it. */
   hostName?: string;
+  /** What jobs may reach beyond their containers; default: nothing (see common/powers.ts). */
+  powers?: WorkerPowers;
 }
 
 export interface SubmitJobInput extends JobContext {
@@ -231,6 +234,8 @@ export function createActivities(opts: PodmanActivityOptions) {
     const host = await podmanHost();
     let existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
     if (!existing) {
+      // Only a container still to be made needs the powers: one an earlier attempt made is the job's.
+      await checkPowers(req.create, opts.powers ?? NO_POWERS);
       const name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
       const create = () => docker.createContainer({ ...req.create, name });
       try {

@@ -1,6 +1,8 @@
 // `node dist/worker/main.js [--podman URI] [--temporal-address HOST:PORT] [--namespace NS]
 //  [--task-queue Q] [--host-name NAME] [--disable-image-pull] [--identity FILE]
-//  [--ssh-known-hosts FILE] [--ssh-tofu]`; each flag also has its variable.
+//  [--ssh-known-hosts FILE] [--ssh-tofu] [--allow-privileged]
+//  [--allow-host-namespaces ipc,uts,pid,net|all] [--allow-bind-mounts] [--mount-allow DIR]...
+//  [--allow-gpus] [--image-allow PATTERN]...`; each flag also has its variable.
 import { parseArgs } from 'node:util';
 import { configFromEnv, runWorker, withFlags } from './worker.js';
 
@@ -15,6 +17,12 @@ const { values } = parseArgs({
     identity: { type: 'string' },
     'ssh-known-hosts': { type: 'string' },
     'ssh-tofu': { type: 'boolean' },
+    'allow-privileged': { type: 'boolean' },
+    'allow-host-namespaces': { type: 'string' },
+    'allow-bind-mounts': { type: 'boolean' },
+    'mount-allow': { type: 'string', multiple: true },
+    'allow-gpus': { type: 'boolean' },
+    'image-allow': { type: 'string', multiple: true },
   },
 });
 await runWorker(
@@ -28,5 +36,11 @@ await runWorker(
     identity: values.identity,
     sshKnownHosts: values['ssh-known-hosts'],
     sshTofu: values['ssh-tofu'],
+    allowPrivileged: values['allow-privileged'],
+    allowHostNamespaces: values['allow-host-namespaces'],
+    allowBindMounts: values['allow-bind-mounts'],
+    mountAllow: values['mount-allow'],
+    allowGpus: values['allow-gpus'],
+    imageAllow: values['image-allow'],
   }),
 );

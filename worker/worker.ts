@@ -9,7 +9,17 @@ import { createActivities } from '../activities/index.js';
 import { createTaskActivities } from '../activities/tasks.js';
 import { connect, disconnect, type SshOptions } from '../activities/podman.js';
 import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
+import { dataConverterFor, encryptionKeysFromEnv } from '../common/data-converter.js';
+import type { EncryptionKey } from '../common/encryption.js';
 import { DrmaaError } from '../common/errors.js';
+import {
+  describePowers,
+  NO_POWERS,
+  powersFromEnv,
+  workerPowers,
+  type PowerSettings,
+  type WorkerPowers,
+} from '../common/powers.js';
 import { hostQueue } from '../workflows/definitions.js';
 
 export interface WorkerConfig {
@@ -26,6 +36,10 @@ export interface WorkerConfig {
   workflowsPath?: string;
   /** Host keys and login for an ssh:// Podman URI. */
   ssh?: SshOptions;
+  /** What jobs may reach beyond their containers (see common/powers.ts); default: nothing. */
+  powers?: WorkerPowers;
+  /** Payload encryption keys, shared with the clients: the first encrypts; none: payloads in clear. */
+  encryptionKeys?: readonly EncryptionKey[];
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -45,11 +59,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
       identityPassphrase: env.CONTAINER_SSHKEY_PASSPHRASE || undefined,
       agentSocket: env.SSH_AUTH_SOCK || undefined,
     },
+    powers: powersFromEnv(env),
+    encryptionKeys: encryptionKeysFromEnv(env),
   };
 }
 
-/** The worker's flags, each over its variable: `worker/main.ts` and `podman-tracker worker` take these. */
-export interface WorkerFlags {
+/**
+ * The worker's flags, each over its variable: `worker/main.ts` and `podman-tracker worker` take these.
+ * The power flags are named as PowerSettings names them (allowPrivileged, mountAllow, ...).
+ */
+export interface WorkerFlags extends PowerSettings {
   podman?: string;
   temporalAddress?: string;
   namespace?: string;
@@ -76,6 +95,8 @@ export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
       knownHostsFile: f.sshKnownHosts ?? base.ssh?.knownHostsFile,
       trustOnFirstUse: f.sshTofu ?? base.ssh?.trustOnFirstUse,
     },
+    // Flags that grant add to what the variables grant; an allow-list given replaces theirs.
+    powers: workerPowers(f, base.powers ?? NO_POWERS),
   };
 }
 
@@ -124,8 +145,18 @@ async function workerOn(
     throw new DrmaaError('InvalidArgument', `host name "${hostName}" may hold only letters, digits, '_', '.', '-'`);
   }
   const conn = connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
-  const activities = createActivities({ docker, disableImagePull: config.disableImagePull, hostName });
-  const common = { connection: conn, namespace: config.namespace, shutdownGraceTime: config.shutdownGraceMs };
+  const activities = createActivities({
+    docker,
+    disableImagePull: config.disableImagePull,
+    hostName,
+    powers: config.powers ?? NO_POWERS,
+  });
+  const common = {
+    connection: conn,
+    namespace: config.namespace,
+    shutdownGraceTime: config.shutdownGraceMs,
+    dataConverter: dataConverterFor(config.encryptionKeys),
+  };
   const workers = await Promise.all([
     Worker.create({
       ...common,
@@ -157,7 +188,9 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const worker = await createWorker(config);
   console.log(
     `podman-tracker worker: Podman ${shown(config)} (host ${worker.hostName}), Temporal ${config.temporalAddress}, ` +
-      `namespace ${config.namespace}, task queue ${config.taskQueue}`,
+      `namespace ${config.namespace}, task queue ${config.taskQueue}\n` +
+      `  grants: ${describePowers(config.powers ?? NO_POWERS)}\n` +
+      `  payload encryption: ${config.encryptionKeys?.[0] ? `on (key ${config.encryptionKeys[0].id})` : 'off'}`,
   );
   await worker.run();
 }
