@@ -73,7 +73,13 @@ describe('with encryption on', () => {
     expect(bytes.includes(Buffer.from(secret).toString('base64'))).toBe(false);
     // Workflow input, activity inputs and results, the workflow's result: all of them ciphertext.
     expect(payloads.length).toBeGreaterThan(4);
-    for (const { path, p } of payloads) expect(encoding(p), path).toBe(ENCRYPTED_ENCODING);
+    // A local activity's marker carries the SDK's own bookkeeping (sequence, attempt, activity type,
+    // times) as clear JSON; its result, like every other payload, is ciphertext.
+    const bookkeeping = /markerRecordedEventAttributes\.details\.data\./;
+    const markers = payloads.filter(({ path }) => bookkeeping.test(path));
+    for (const { p } of markers) expect(Object.keys(JSON.parse(Buffer.from(p.data!).toString())).sort()).toEqual(['activity_id', 'activity_type', 'attempt', 'backoff', 'complete_time', 'original_schedule_time', 'seq']); // prettier-ignore
+    for (const { path, p } of payloads.filter((x) => !markers.includes(x)))
+      expect(encoding(p), path).toBe(ENCRYPTED_ENCODING);
   });
 
   it('a client without the key cannot read it', async () => {
