@@ -308,7 +308,8 @@ export function createActivities(opts: PodmanActivityOptions) {
     return { ...s, output };
   }
 
-  async function waitExit(ref: ContainerRef): Promise<JobStatus> {
+  /** Waits for the exit; with `withinMs`, gives up after that long and answers `running`. */
+  async function waitExit(ref: ContainerRef, withinMs?: number): Promise<JobStatus> {
     const ctx = Context.current();
     // Subscribe first, then look: an exit in between is not missed, and one look is enough.
     const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
@@ -319,11 +320,16 @@ export function createActivities(opts: PodmanActivityOptions) {
       let settled = false;
       let restartGrace: NodeJS.Timeout | undefined;
       const heartbeatMs = Math.max(1000, Math.min(10_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
-      const beat = setInterval(() => ctx.heartbeat(), heartbeatMs);
+      const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), heartbeatMs);
+      const giveUp =
+        withinMs === undefined
+          ? undefined
+          : setTimeout(() => settle(() => resolve({ state: 'running', subState: '' })), withinMs);
       const settle = (fn: () => void) => {
         if (settled) return;
         settled = true;
         clearInterval(beat);
+        clearTimeout(giveUp);
         clearTimeout(restartGrace);
         ctx.cancellationSignal.removeEventListener('abort', onAbort);
         stream?.destroy();
@@ -517,14 +523,17 @@ export function createActivities(opts: PodmanActivityOptions) {
      * The rest of a job's life in one activity: waits for the exit (as waitForExit), tells an array
      * job at once so the next task can take the slot, then collects the result (as collectResult).
      * One activity instead of two, and no workflow task in between: a task costs Temporal less.
+     * With `withinMs` it waits at most that long and answers `running` if the job has not ended.
      */
     async waitAndCollect(
       ref: ContainerRef,
       files: OutputFiles = {},
       task?: ArrayTaskRef,
+      withinMs?: number,
     ): Promise<WaitAndCollectResult> {
-      const ended = await waitExit(ref);
-      if (ended.state === 'undetermined') return { ended, told: false };
+      const ended = await waitExit(ref, withinMs);
+      // Vanished, or (with withinMs) still running: nothing to collect yet.
+      if (ended.state === 'undetermined' || !isEndState(ended.state)) return { ended, told: false };
       const told = task ? await tellArrayJob(task, ended.state) : false;
       const collected = await withHeartbeat(() => collect(ref, files));
       return { ended, collected, told };

@@ -98,7 +98,14 @@ async function peakRssMiB(pid: number): Promise<number> {
 async function startWorker(socketPath: string, taskQueue: string): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [join(repo, 'bin/podman-tracker'), 'worker', '--podman', `unix://${socketPath}`],
+    [
+      // BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the worker.
+      ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      join(repo, 'bin/podman-tracker'),
+      'worker',
+      '--podman',
+      `unix://${socketPath}`,
+    ],
     {
       env: { ...process.env, PODMAN_TRACKER_TASK_QUEUE: taskQueue },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -102,10 +102,16 @@ function activitiesOn(taskQueue: string) {
  * through the server (fewer events, one round trip less per job). A crash mid-create replays the
  * workflow task and runs it again, which finds the container the first attempt made.
  */
-const { createAndStartContainer: createHere } = wf.proxyLocalActivities<PodmanActivities>({
+const { createAndStartContainer: createHere, waitAndCollect: waitHere } = wf.proxyLocalActivities<PodmanActivities>({
   startToCloseTimeout: '10 minutes',
   retry: RETRY,
 });
+/**
+ * A job created here is first watched here too, for this long: a short job (most array tasks) then
+ * starts, ends and is collected in one workflow task. Queries and control wait for that task to
+ * finish, so the window is short; a job still running after it is watched by a normal activity.
+ */
+const QUICK_WAIT_MS = 500;
 
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowResult> {
   const { jobId, template } = input;
@@ -232,11 +238,30 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   if (terminateRequested) return endWithoutContainer('terminated');
   if (!released) return endWithoutContainer('deadline');
 
+  /** Watches the running job on its host until it ends, or the deadline ends it. */
+  const watch = async (
+    acts: ReturnType<typeof activitiesOn>,
+    files: Parameters<PodmanActivities['waitAndCollect']>[1],
+    task: Parameters<PodmanActivities['waitAndCollect']>[2],
+  ) => {
+    let exited = false;
+    const exit = acts.waitAndCollect(ref(), files, task).finally(() => {
+      exited = true;
+    });
+    const deadline = deadlineMs();
+    if (deadline !== undefined && !(await wf.condition(() => exited, Math.max(deadline, 0)))) {
+      subState = 'deadline';
+      await acts.killJob(ref());
+    }
+    return exit;
+  };
+
+  const here = !template.queueName;
   for (let run = 0; ; run++) {
     starting = true;
     try {
       // A job for a named host is created by that host's worker; any other job where it is.
-      const create = template.queueName ? onHost().createAndStartContainer : createHere;
+      const create = here ? createHere : onHost().createAndStartContainer;
       ({ containerId, host, dispatchTime } = await create({ ...input, template }));
     } catch (err) {
       const e = DrmaaError.find(err);
@@ -260,21 +285,20 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
 
     // Running: until the container exits, or the deadline ends it. The activity that waits also
     // tells an array job the moment the container ends, then collects the output.
-    let exited = false;
     const task =
       input.arrayJobId !== undefined && input.taskNumber !== undefined
         ? { arrayJobId: input.arrayJobId, taskNumber: input.taskNumber }
         : undefined;
     const files = { outputPath: template.outputPath, errorPath: template.errorPath, joinFiles: template.joinFiles };
-    const exit = acts.waitAndCollect(ref(), files, task).finally(() => {
-      exited = true;
-    });
-    const deadline = deadlineMs();
-    if (deadline !== undefined && !(await wf.condition(() => exited, Math.max(deadline, 0)))) {
-      subState = 'deadline';
-      await acts.killJob(ref());
-    }
-    const { ended, collected, told: toldByActivity } = await exit;
+    const quick =
+      here && !terminateRequested && deadlineMs() === undefined
+        ? await waitHere(ref(), files, task, QUICK_WAIT_MS)
+        : undefined;
+    const {
+      ended,
+      collected,
+      told: toldByActivity,
+    } = quick && quick.ended.state !== 'running' ? quick : await watch(acts, files, task);
     if (toldByActivity) told = true;
 
     if (ended.state === 'undetermined' || !collected) {
