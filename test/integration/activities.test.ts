@@ -103,6 +103,18 @@ describe('the Go tracker cases', () => {
 });
 
 describe('retries and idempotence', () => {
+  it('waitAndCollect: within a window it answers running and collects nothing; then the result', async () => {
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'sleep 2; echo finished'], extension: { extensionList: { rm: 'true' } } }); // prettier-ignore
+    const quick = await h.run('waitAndCollect', job, {}, undefined, 300);
+    expect(quick).toEqual({ ended: { state: 'running', subState: '' }, told: false });
+    expect((await podmanInspect(job.containerId)).State.Running).toBe(true);
+    const r = await h.run('waitAndCollect', job, {});
+    expect(r.ended.state).toBe('done');
+    expect(r.collected).toMatchObject({ state: 'done', output: { stdout: 'finished\n', stderr: '' } });
+    // rm: removed once collected (Podman lists short IDs)
+    expect((await sessionContainers(session)).filter((id) => job.containerId.startsWith(id))).toEqual([]);
+  });
+
   it('create-and-start twice with one job ID leaves one container', async () => {
     const same = `${session}.same-job`;
     const a = await submit({ remoteCommand: 'sleep', args: ['30'] }, same);
