@@ -290,12 +290,30 @@ export function createActivities(opts: PodmanActivityOptions) {
     if (!c) return { state: 'undetermined', subState: 'containerNotFound' };
     const s = await status(c);
     if (!isEndState(s.state)) throw invalidState(`job ${ref.jobId} is ${s.state}, not ended`);
-    let output: JobOutput;
+    // Output files that cannot be written (a full disk, a folder the worker may not write) do not
+    // lose the output: the job keeps its container, and its JobInfo says why.
+    let filesFailed: DrmaaError | undefined;
     try {
       await writeOutputFiles(docker, c.Id, files);
+    } catch (err) {
+      const fsError = err as NodeJS.ErrnoException;
+      if (!fsError?.path) throw toDrmaaError(err, 'Internal', `reading the output of job ${ref.jobId}`);
+      const kind = fsError.code === 'ENOSPC' ? 'OutOfResource' : 'InvalidArgument';
+      filesFailed = new DrmaaError(
+        kind,
+        `writing output file ${fsError.path} on the worker's host: ${fsError.message}`,
+      );
+      log.warn('output files not written; the container is kept', { jobId: ref.jobId, error: filesFailed.message });
+    }
+    let output: JobOutput;
+    try {
       output = await readLogs(docker, c.Id, logLimit);
     } catch (err) {
       throw toDrmaaError(err, 'Internal', `collecting the output of job ${ref.jobId}`);
+    }
+    if (filesFailed && s.info) {
+      const why = `${filesFailed.kind}: ${filesFailed.message}; the container and its output are kept`;
+      return { ...s, info: { ...s.info, annotation: why }, output };
     }
     if (c.Config.Labels?.[RM_LABEL] === 'true') {
       await docker

@@ -128,17 +128,40 @@ export async function writeOutputFiles(
   const outPath = files.outputPath;
   const errPath = files.joinFiles ? files.outputPath : files.errorPath;
   if (!outPath && !errPath) return;
+  // A file's write error (a full disk) names its file and ends the copy; it never goes unhandled.
+  const failures: Promise<never>[] = [];
   const open = async (path: string) => {
     await mkdir(dirname(path), { recursive: true });
-    return createWriteStream(path);
+    const file = createWriteStream(path);
+    const failed = new Promise<never>((_, reject) =>
+      file.on('error', (e: NodeJS.ErrnoException) => reject(Object.assign(e, { path: e.path ?? path }))),
+    );
+    failed.catch(() => undefined); // seen through the race below
+    failures.push(failed);
+    return file;
   };
   const out = outPath ? await open(outPath) : null;
   const err = errPath === outPath ? out : errPath ? await open(errPath) : null;
+  const sinks = [...new Set([out, err])].filter((s) => s !== null);
+  const closeFile = (s: (typeof sinks)[number]) =>
+    closeStream(s).catch((e: NodeJS.ErrnoException) => {
+      throw Object.assign(e, { path: e.path ?? String(s.path) });
+    });
   const discard = () => new Writable({ write: (_c, _e, done) => done() });
   const stream = await rawLogs(docker, containerId, out !== null, err !== null);
   modemOf(docker).demuxStream(stream, out ?? discard(), err ?? discard());
-  await finished(stream);
-  await Promise.all([...new Set([out, err])].filter((s) => s !== null).map((s) => closeStream(s)));
+  const copy = (async () => {
+    await finished(stream);
+    await Promise.all(sinks.map(closeFile));
+  })();
+  copy.catch(() => undefined); // seen through the race below
+  try {
+    await Promise.race([copy, ...failures]);
+  } catch (e) {
+    stream.destroy();
+    for (const f of sinks) f.destroy();
+    throw e;
+  }
 }
 
 function closeStream(s: Writable): Promise<void> {
