@@ -2,9 +2,9 @@
 // a retry. Workflows call them through proxyActivities<PodmanActivities>().
 import { Context, log } from '@temporalio/activity';
 import type Docker from 'dockerode';
-import { access, constants } from 'node:fs/promises';
+import { access, constants, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { LABEL, toContainerRequest, type JobContext } from '../common/convert.js';
+import { LABEL, toContainerRequest, type ContainerRequest, type JobContext } from '../common/convert.js';
 import { DrmaaError, invalidState, jobNotExists } from '../common/errors.js';
 import { checkPowers, NO_POWERS, type WorkerPowers } from '../common/powers.js';
 import { isEndState, type JobState } from '../common/states.js';
@@ -16,6 +16,7 @@ import {
   attachStdin,
   containerEvents,
   feedStdin,
+  makeParentDirs,
   readLogs,
   writeOutputFiles,
   type ContainerEvent,
@@ -211,6 +212,35 @@ export function createActivities(opts: PodmanActivityOptions) {
     }
   }
 
+  /**
+   * The host files a job reads and writes, checked before its container exists: an output file that
+   * cannot be written would otherwise fail only once the job has run, when collecting its result.
+   */
+  async function checkHostFiles(req: ContainerRequest): Promise<void> {
+    if (req.inputPath) {
+      const readable = await access(req.inputPath, constants.R_OK).then(
+        async () => !(await stat(req.inputPath!)).isDirectory(),
+        () => false,
+      );
+      if (!readable) {
+        throw new DrmaaError('InvalidArgument', `inputPath ${req.inputPath} cannot be read on the worker's host`);
+      }
+    }
+    const outputs = { outputPath: req.outputPath, errorPath: req.joinFiles ? undefined : req.errorPath };
+    for (const [field, path] of Object.entries(outputs)) {
+      if (!path) continue;
+      try {
+        await makeParentDirs(path);
+        await (await open(path, 'a')).close(); // 'a': a file that exists keeps its content until the job ends
+      } catch (err) {
+        throw new DrmaaError(
+          'InvalidArgument',
+          `${field} ${path} cannot be written on the worker's host: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+
   async function removeQuietly(id: string): Promise<void> {
     await docker
       .getContainer(id)
@@ -221,11 +251,7 @@ export function createActivities(opts: PodmanActivityOptions) {
   async function createAndStart(input: SubmitJobInput): Promise<StartedContainer> {
     const template = parseJobTemplate(input.template);
     const req = toContainerRequest(template, input);
-    if (req.inputPath) {
-      await access(req.inputPath, constants.R_OK).catch(() => {
-        throw new DrmaaError('InvalidArgument', `inputPath ${req.inputPath} cannot be read on the worker's host`);
-      });
-    }
+    await checkHostFiles(req);
     if (template.extension?.extensionList?.rm && req.create.HostConfig?.AutoRemove) {
       req.create.HostConfig.AutoRemove = false;
       req.create.Labels = { ...req.create.Labels, [RM_LABEL]: 'true' };
@@ -236,23 +262,30 @@ export function createActivities(opts: PodmanActivityOptions) {
     if (!existing) {
       // Only a container still to be made needs the powers: one an earlier attempt made is the job's.
       await checkPowers(req.create, opts.powers ?? NO_POWERS);
-      const name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
+      let name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
       const create = () => docker.createContainer({ ...req.create, name });
       try {
         let created: Docker.Container;
         try {
           created = await create();
         } catch (err) {
-          // No image check before every create: a missing image is the rare case, met here.
-          if (statusOf(err) !== 404 || !/image/i.test(podmanMessage(err))) throw err;
-          await pullImage(req.create.Image!);
-          created = await create();
+          if (nameTaken(err) && name !== req.derivedName) {
+            // Another job took the same job name just now: this one goes by its derived name.
+            if ((existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName))) throw err;
+            name = req.derivedName;
+            created = await create();
+          } else {
+            // No image check before every create: a missing image is the rare case, met here.
+            if (statusOf(err) !== 404 || !/image/i.test(podmanMessage(err))) throw err;
+            await pullImage(req.create.Image!);
+            created = await create();
+          }
         }
         log.info('container created', { jobId: input.jobId, container: name });
         return await start(created.id, name, host);
       } catch (err) {
         // A lost race with our own earlier attempt (same derived name) is not an error.
-        if (statusOf(err) === 409) existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
+        if (nameTaken(err)) existing ??= await earlierContainer(input.jobId, req.derivedName, req.preferredName);
         if (!existing) throw toDrmaaError(err, 'InvalidArgument', `creating the container of job ${input.jobId}`);
       }
     }
@@ -296,13 +329,9 @@ export function createActivities(opts: PodmanActivityOptions) {
     try {
       await writeOutputFiles(docker, c.Id, files);
     } catch (err) {
-      const fsError = err as NodeJS.ErrnoException;
-      if (!fsError?.path) throw toDrmaaError(err, 'Internal', `reading the output of job ${ref.jobId}`);
-      const kind = fsError.code === 'ENOSPC' ? 'OutOfResource' : 'InvalidArgument';
-      filesFailed = new DrmaaError(
-        kind,
-        `writing output file ${fsError.path} on the worker's host: ${fsError.message}`,
-      );
+      // writeOutputFiles names a file it cannot write as a DrmaaError; anything else is Podman's.
+      if (!(err instanceof DrmaaError)) throw toDrmaaError(err, 'Internal', `reading the output of job ${ref.jobId}`);
+      filesFailed = err;
       log.warn('output files not written; the container is kept', { jobId: ref.jobId, error: filesFailed.message });
     }
     let output: JobOutput;
@@ -557,6 +586,11 @@ export function createActivities(opts: PodmanActivityOptions) {
       return { ended, collected, told };
     },
   };
+}
+
+/** A create that lost a race for its name: 409, or 500 when Podman's storage layer noticed first. */
+function nameTaken(err: unknown): boolean {
+  return statusOf(err) === 409 || /name .* is already in use/i.test(podmanMessage(err));
 }
 
 /** Podman's words for a container that cannot start, sorted into what the caller can act on. */

@@ -80,5 +80,9 @@ export function toDrmaaError(err: unknown, kind: ErrorKind, context: string): Dr
       cause: err instanceof Error ? err : undefined,
     });
   }
+  // Too large a request (labels, arguments) stays too large however often it is sent.
+  if (status === 413 || status === 414 || status === 431) {
+    return new DrmaaError('InvalidArgument', `${context}: the request is too large for Podman (HTTP ${status})`);
+  }
   return new DrmaaError(kind, `${context}: ${podmanMessage(err)}`);
 }

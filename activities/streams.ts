@@ -1,13 +1,14 @@
 // Streams to and from a container: stdin from a host file, stdout/stderr demultiplexed (bounded
 // in memory, or whole into host files), and the container's events.
 import http from 'node:http';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open as openFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Socket } from 'node:net';
 import type Docker from 'dockerode';
+import { DrmaaError } from '../common/errors.js';
 
 /** The modem's connection settings, which dockerode's typings keep private. */
 interface ModemSettings {
@@ -128,39 +129,74 @@ export async function writeOutputFiles(
   const outPath = files.outputPath;
   const errPath = files.joinFiles ? files.outputPath : files.errorPath;
   if (!outPath && !errPath) return;
-  // A file's write error (a full disk) names its file and ends the copy; it never goes unhandled.
-  const failures: Promise<never>[] = [];
+  // Opened before the logs are read, so a path that cannot be written rejects here: a write
+  // stream left to open by itself reports that as an 'error' event nobody listens to.
+  const opened: Writable[] = [];
   const open = async (path: string) => {
-    await mkdir(dirname(path), { recursive: true });
-    const file = createWriteStream(path);
-    const failed = new Promise<never>((_, reject) =>
-      file.on('error', (e: NodeJS.ErrnoException) => reject(Object.assign(e, { path: e.path ?? path }))),
-    );
-    failed.catch(() => undefined); // seen through the race below
-    failures.push(failed);
-    return file;
+    try {
+      await makeParentDirs(path);
+      const file = (await openFile(path, 'w')).createWriteStream();
+      opened.push(file);
+      return file;
+    } catch (err) {
+      // Retrying cannot make a directory writable, or a path a file.
+      throw new DrmaaError(
+        'InvalidArgument',
+        `${path} cannot be written on the worker's host: ${(err as Error).message}`,
+      );
+    }
   };
-  const out = outPath ? await open(outPath) : null;
-  const err = errPath === outPath ? out : errPath ? await open(errPath) : null;
-  const sinks = [...new Set([out, err])].filter((s) => s !== null);
-  const closeFile = (s: (typeof sinks)[number]) =>
-    closeStream(s).catch((e: NodeJS.ErrnoException) => {
-      throw Object.assign(e, { path: e.path ?? String(s.path) });
-    });
-  const discard = () => new Writable({ write: (_c, _e, done) => done() });
-  const stream = await rawLogs(docker, containerId, out !== null, err !== null);
-  modemOf(docker).demuxStream(stream, out ?? discard(), err ?? discard());
-  const copy = (async () => {
-    await finished(stream);
-    await Promise.all(sinks.map(closeFile));
-  })();
-  copy.catch(() => undefined); // seen through the race below
+  // A write that fails later (a full disk) names its file: ENOSPC is OutOfResource, so the caller
+  // can keep the container (and the output) instead of retrying for ever.
+  const writeFailed = (path: string, e: NodeJS.ErrnoException) =>
+    new DrmaaError(
+      e.code === 'ENOSPC' ? 'OutOfResource' : 'InvalidArgument',
+      `writing output file ${path} on the worker's host: ${e.message}`,
+    );
+  const paths = new Map<Writable, string>();
   try {
-    await Promise.race([copy, ...failures]);
-  } catch (e) {
-    stream.destroy();
-    for (const f of sinks) f.destroy();
-    throw e;
+    const out = outPath ? await open(outPath) : null;
+    if (out) paths.set(out, outPath!);
+    const err = errPath === outPath ? out : errPath ? await open(errPath) : null;
+    if (err && err !== out) paths.set(err, errPath!);
+    const discard = () => new Writable({ write: (_c, _e, done) => done() });
+    const stream = await rawLogs(docker, containerId, out !== null, err !== null);
+    const failed = new Promise<never>((_, reject) =>
+      opened.forEach((f) => f.once('error', (e: NodeJS.ErrnoException) => reject(writeFailed(paths.get(f)!, e)))),
+    );
+    failed.catch(() => undefined); // one that fails after the race is over has nobody to tell
+    modemOf(docker).demuxStream(stream, out ?? discard(), err ?? discard());
+    await Promise.race([finished(stream), failed]);
+    const closed = opened.map((f) =>
+      closeStream(f).catch((e: NodeJS.ErrnoException) => {
+        throw writeFailed(paths.get(f)!, e);
+      }),
+    );
+    await Promise.race([Promise.all(closed), failed]);
+  } finally {
+    for (const f of opened) if (!f.closed) f.destroy();
+  }
+}
+
+/**
+ * Makes the missing directories above a file. Not fs.mkdir's `recursive`: for a path under /proc
+ * (where nothing can be made) it loops for ever, holding one of libuv's few threads.
+ */
+export async function makeParentDirs(file: string): Promise<void> {
+  const missing: string[] = [];
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    try {
+      if ((await stat(dir)).isDirectory()) break;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, '${dir}'`), { code: 'ENOTDIR' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dir === dirname(dir)) throw err;
+      missing.unshift(dir);
+    }
+  }
+  for (const dir of missing) {
+    await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err; // made meanwhile by another job: fine
+    });
   }
 }
 

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { Client, isGrpcServiceError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { toContainerRequest } from '../common/convert.js';
 import { undecryptable } from '../common/encryption.js';
 import { DrmaaError, jobNotExists } from '../common/errors.js';
@@ -56,6 +56,28 @@ function absolutePaths(t: JobTemplate, cwd = process.cwd()): JobTemplate {
 
 type AnyHandle = WorkflowHandle;
 
+/** gRPC status codes Temporal answers a start with. */
+const GRPC = { INVALID_ARGUMENT: 3, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAUTHENTICATED: 16 } as const;
+
+/** Temporal's refusal to start a job's workflow, as a DRMAA2 error: a caller gets typed errors only. */
+export function startFailure(err: unknown, what: string): unknown {
+  const found = DrmaaError.find(err);
+  if (found) return found;
+  const grpc = [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
+  if (!grpc) return err;
+  const message = `${what}: Temporal refused it: ${grpc.details || grpc.message}`;
+  switch (grpc.code) {
+    case GRPC.INVALID_ARGUMENT:
+    case GRPC.RESOURCE_EXHAUSTED: // a message over gRPC's size limit
+      return new DrmaaError('InvalidArgument', message);
+    case GRPC.PERMISSION_DENIED:
+    case GRPC.UNAUTHENTICATED:
+      return new DrmaaError('DeniedByDrms', message);
+    default:
+      return new DrmaaError('DrmCommunication', message, { retryable: true });
+  }
+}
+
 export class PodmanTracker {
   readonly session: string;
   readonly taskQueue: string;
@@ -73,9 +95,18 @@ export class PodmanTracker {
     }
   }
 
-  private submission(input: JobTemplateInput, id: string) {
+  /**
+   * Checks a template as addJob does, the worker's own checks included, and starts nothing; returns
+   * the template as a worker receives it (host paths made absolute). A bad one is a DrmaaError.
+   */
+  validate(input: JobTemplateInput, jobId = `${this.session}.validate`): JobTemplate {
     const template = absolutePaths(parseJobTemplate(input));
-    toContainerRequest(template, { jobId: id, session: this.session }); // the worker's own checks, before anything starts
+    toContainerRequest(template, { jobId, session: this.session });
+    return template;
+  }
+
+  private submission(input: JobTemplateInput, id: string) {
+    const template = this.validate(input, id);
     return {
       session: this.session,
       template,
@@ -88,11 +119,12 @@ export class PodmanTracker {
   /** Validates the template (nothing starts when it is bad) and starts the job. */
   async addJob(input: JobTemplateInput): Promise<string> {
     const jobId = `${this.session}.${randomUUID()}`;
-    await this.client.workflow.start(jobWorkflow, {
-      workflowId: jobId,
-      taskQueue: this.taskQueue,
-      args: [{ jobId, ...this.submission(input, jobId) }],
-    });
+    const args = [{ jobId, ...this.submission(input, jobId) }] as const;
+    await this.client.workflow
+      .start(jobWorkflow, { workflowId: jobId, taskQueue: this.taskQueue, args })
+      .catch((err: unknown) => {
+        throw startFailure(err, `starting job ${jobId}`);
+      });
     return jobId;
   }
 
@@ -100,11 +132,15 @@ export class PodmanTracker {
   async addArrayJob(input: JobTemplateInput, begin: number, end: number, step = 1, maxParallel = 0): Promise<string> {
     validateArray(begin, end, step, maxParallel);
     const arrayJobId = `${this.session}.${randomUUID()}`;
-    await this.client.workflow.start(arrayJobWorkflow, {
-      workflowId: arrayJobId,
-      taskQueue: this.taskQueue,
-      args: [{ arrayJobId, begin, end, step, maxParallel, ...this.submission(input, taskJobId(arrayJobId, begin)) }],
-    });
+    await this.client.workflow
+      .start(arrayJobWorkflow, {
+        workflowId: arrayJobId,
+        taskQueue: this.taskQueue,
+        args: [{ arrayJobId, begin, end, step, maxParallel, ...this.submission(input, taskJobId(arrayJobId, begin)) }],
+      })
+      .catch((err: unknown) => {
+        throw startFailure(err, `starting array job ${arrayJobId}`);
+      });
     return arrayJobId;
   }
 

@@ -41,6 +41,15 @@ export interface ContainerRequest {
 }
 
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** A longer job name stays a label: Podman's database refuses container names of some KiB ("key too large"). */
+const MAX_CONTAINER_NAME = 128;
+/** A template travels whole in Temporal's history (2 MiB a payload) and, as JSON, in its container's
+ * labels next to copies of jobName and accountingString (Podman takes about 1 MiB of labels). */
+export const MAX_TEMPLATE_BYTES = 256 * 1024;
+/** Linux's MAX_ARG_STRLEN: a longer argument or environment entry makes the job's exec fail. */
+const MAX_ARG_BYTES = 128 * 1024;
+/** Linux's HOST_NAME_MAX. */
+const MAX_HOSTNAME = 64;
 const NAMESPACE_MODE = /^(host|private|container:.+|ns:\/.+)$/;
 const IPC_MODE = /^(host|private|shareable|none|container:.+|ns:\/.+)$/;
 const RESTART = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
@@ -67,6 +76,11 @@ export function containerNameFor(jobId: string): string {
 
 export function toContainerRequest(t: JobTemplate, ctx: JobContext): ContainerRequest {
   rejectUnsupported(t);
+  const json = JSON.stringify(t);
+  const size = Buffer.byteLength(json);
+  if (size > MAX_TEMPLATE_BYTES) {
+    throw invalidArgument(`the template is ${size} bytes as JSON; at most ${MAX_TEMPLATE_BYTES} are accepted`);
+  }
   const image = t.jobCategory?.trim();
   if (!image) throw invalidArgument('jobCategory (the container image) is required');
   if (/\s/.test(image)) throw invalidArgument(`jobCategory: "${image}" is not an image reference`);
@@ -75,28 +89,35 @@ export function toContainerRequest(t: JobTemplate, ctx: JobContext): ContainerRe
   const create: Docker.ContainerCreateOptions = {
     Image: image,
     Tty: false, // stdout and stderr stay apart and keep their own line endings
-    Labels: labels(t, ctx),
+    Labels: labels(t, json, ctx),
     HostConfig: hostConfig,
   };
 
   const command = [...(t.remoteCommand ? [t.remoteCommand] : []), ...(t.args ?? [])];
+  command.forEach((arg, i) => requireExecString(i === 0 && t.remoteCommand ? 'remoteCommand' : 'args', arg));
   if (command.length > 0) create.Cmd = command;
 
   const machines = t.candidateMachines?.filter((m) => m !== '') ?? [];
   if (machines.length > 1) {
     throw invalidArgument(`candidateMachines: a container has one hostname, got ${machines.length} entries`);
   }
-  if (machines[0] !== undefined) create.Hostname = machines[0];
+  if (machines[0] !== undefined) {
+    requireNoNul('candidateMachines', machines[0]);
+    if (machines[0].length > MAX_HOSTNAME) {
+      throw invalidArgument(`candidateMachines: a host name has at most ${MAX_HOSTNAME} characters`);
+    }
+    create.Hostname = machines[0];
+  }
 
   if (t.workingDirectory) {
-    if (!t.workingDirectory.startsWith('/')) throw invalidArgument('workingDirectory must be an absolute path');
+    requireAbsolute('workingDirectory', t.workingDirectory);
     create.WorkingDir = t.workingDirectory;
   }
 
   if (t.jobEnvironment) {
     create.Env = Object.entries(t.jobEnvironment).map(([k, v]) => {
       if (k === '' || k.includes('=')) throw invalidArgument(`jobEnvironment: "${k}" is not a variable name`);
-      return `${k}=${v}`;
+      return requireExecString(`jobEnvironment.${k}`, `${k}=${v}`);
     });
   }
 
@@ -116,7 +137,8 @@ export function toContainerRequest(t: JobTemplate, ctx: JobContext): ContainerRe
 
   return {
     derivedName: containerNameFor(ctx.jobId),
-    preferredName: t.jobName && CONTAINER_NAME.test(t.jobName) ? t.jobName : undefined,
+    preferredName:
+      t.jobName && t.jobName.length <= MAX_CONTAINER_NAME && CONTAINER_NAME.test(t.jobName) ? t.jobName : undefined,
     create,
     inputPath: t.inputPath || undefined,
     outputPath: t.outputPath || undefined,
@@ -125,11 +147,11 @@ export function toContainerRequest(t: JobTemplate, ctx: JobContext): ContainerRe
   };
 }
 
-function labels(t: JobTemplate, ctx: JobContext): Record<string, string> {
+function labels(t: JobTemplate, json: string, ctx: JobContext): Record<string, string> {
   const l: Record<string, string> = {
     [LABEL.job]: ctx.jobId,
     [LABEL.session]: ctx.session,
-    [LABEL.template]: JSON.stringify(t),
+    [LABEL.template]: json,
   };
   if (t.jobName) l[LABEL.jobName] = t.jobName;
   if (t.accountingString) l[LABEL.accounting] = t.accountingString;
@@ -163,6 +185,30 @@ function rejectUnsupported(t: JobTemplate): void {
 
 function requireAbsolute(field: string, path: string): void {
   if (!path.startsWith('/')) throw invalidArgument(`${field}: "${path}" must be an absolute path`);
+  requireNoNul(field, path);
+}
+
+/** The kernel ends C strings at NUL: a path, name or argument holding one cannot mean what it says. */
+function requireNoNul(field: string, value: string): void {
+  if (value.includes('\0')) throw invalidArgument(`${field}: may not contain a NUL character`);
+}
+
+/** An argument or environment entry of the job's process. */
+function requireExecString(field: string, value: string): string {
+  requireNoNul(field, value);
+  const bytes = Buffer.byteLength(value);
+  if (bytes >= MAX_ARG_BYTES) {
+    throw invalidArgument(
+      `${field}: ${bytes} bytes; Linux takes less than ${MAX_ARG_BYTES} in one argument or variable`,
+    );
+  }
+  return value;
+}
+
+/** Podman reads these numbers as 64-bit integers; past 2^53 JSON cannot carry them exactly anyway. */
+function requireSafe(field: string, value: string, n: number): number {
+  if (!Number.isSafeInteger(n)) throw invalidArgument(`${field}: "${value}" is too large`);
+  return n;
 }
 
 function bind(host: string, container: string): string {
@@ -175,7 +221,10 @@ function bind(host: string, container: string): string {
 }
 
 function applyResourceLimits(t: JobTemplate, hc: Docker.HostConfig): void {
-  if (t.minPhysMemory) hc.MemoryReservation = t.minPhysMemory * 1024; // DRMAA2 counts KiB
+  if (t.minPhysMemory) {
+    const bytes = t.minPhysMemory * 1024; // DRMAA2 counts KiB
+    hc.MemoryReservation = requireSafe('minPhysMemory', String(t.minPhysMemory), bytes);
+  }
   for (const [key, value] of Object.entries(t.resourceLimits ?? {})) {
     const field = `resourceLimits.${key}`;
     switch (key) {
@@ -185,7 +234,7 @@ function applyResourceLimits(t: JobTemplate, hc: Docker.HostConfig): void {
       case 'cpus': {
         const cpus = Number(value);
         if (!Number.isFinite(cpus) || cpus <= 0) throw invalidArgument(`${field}: "${value}" is not a CPU count`);
-        hc.NanoCpus = Math.round(cpus * 1e9);
+        hc.NanoCpus = requireSafe(field, value, Math.round(cpus * 1e9));
         break;
       }
       case 'pids': {
@@ -193,7 +242,7 @@ function applyResourceLimits(t: JobTemplate, hc: Docker.HostConfig): void {
         if (!Number.isInteger(pids) || pids === 0 || pids < -1) {
           throw invalidArgument(`${field}: "${value}" is not a process count (-1 for unlimited)`);
         }
-        hc.PidsLimit = pids;
+        hc.PidsLimit = requireSafe(field, value, pids);
         break;
       }
       default: {
@@ -216,7 +265,7 @@ function applyResourceLimits(t: JobTemplate, hc: Docker.HostConfig): void {
 function parseLimit(value: string, field: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < -1) throw invalidArgument(`${field}: "${value}" is not an integer limit`);
-  return n;
+  return requireSafe(field, value, n);
 }
 
 function addUlimit(hc: Docker.HostConfig, u: { Name: string; Soft: number; Hard: number }): void {
@@ -235,7 +284,7 @@ function applyExtensions(ext: Record<string, string>, create: Docker.ContainerCr
     const bad = (what: string) => invalidArgument(`extension ${key}: "${value}" ${what}`);
     switch (key) {
       case 'user':
-        if (!/^[^\s:]+(:[^\s:]+)?$/.test(value)) throw bad('is not user[:group]');
+        if (!/^[^\s:\0]+(:[^\s:\0]+)?$/.test(value)) throw bad('is not user[:group]');
         create.User = value;
         break;
       case 'exposedPorts':
@@ -247,7 +296,8 @@ function applyExtensions(ext: Record<string, string>, create: Docker.ContainerCr
       case 'restart': {
         if (!RESTART.test(value)) throw bad('is not no, always, unless-stopped or on-failure[:N]');
         const [name, retries] = value.split(':');
-        hc.RestartPolicy = { Name: name ?? value, MaximumRetryCount: retries ? Number(retries) : 0 };
+        const count = retries ? requireSafe(`extension ${key}`, value, Number(retries)) : 0;
+        hc.RestartPolicy = { Name: name ?? value, MaximumRetryCount: count };
         break;
       }
       case 'ipc':
@@ -281,7 +331,8 @@ function applyExtensions(ext: Record<string, string>, create: Docker.ContainerCr
         for (const part of value.split(',').filter(Boolean)) {
           const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(part.trim());
           if (!m || !ULIMIT_NAMES.has(m[1]!)) throw bad(`has "${part}", not name=soft[:hard] with a known name`);
-          addUlimit(hc, { Name: m[1]!, Soft: Number(m[2]), Hard: Number(m[3] ?? m[2]) });
+          const [soft, hard] = [m[2]!, m[3] ?? m[2]!].map((n) => requireSafe(`extension ${key}`, part, Number(n)));
+          addUlimit(hc, { Name: m[1]!, Soft: soft!, Hard: hard! });
         }
         break;
       case 'gpus': {
@@ -305,10 +356,10 @@ function parseEntrypoint(value: string, bad: (what: string) => Error): string[] 
     }
     if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === 'string'))
       throw bad('is not a JSON array of strings');
-    return parsed;
+    return parsed.map((s: string) => requireExecString('extension entrypoint', s));
   }
   if (value === '') throw bad('is empty');
-  return [value];
+  return [requireExecString('extension entrypoint', value)];
 }
 
 /** `[hostIP:]hostPort:containerPort[/tcp|/udp],...` as the Go tracker reads it; IPv6 host IPs in brackets. */

@@ -1,6 +1,6 @@
 // The Podman activities against a real Podman API service: the Go tracker's own cases, retries,
 // output and input, control, and listing.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
@@ -190,6 +190,47 @@ describe('streams', () => {
     expect(r.output?.stdout).toBe('bye\n');
     expect(await sessionContainers(session)).not.toContain(job.containerId.slice(0, 12));
     expect((await h.run('inspectJob', job)).state).toBe('undetermined');
+  });
+});
+
+describe('host files and names the property test found wanting', () => {
+  it('refuses, before any container, output files that cannot be written and an input that is a directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pt-bad-files-'));
+    await writeFile(join(dir, 'file'), '');
+    for (const bad of [
+      { outputPath: dir }, // a directory: the worker crashed on the write stream's 'error' event
+      { errorPath: '/proc/pt-nope/err' }, // fs.mkdir(recursive) never settled: the collection hung
+      { outputPath: join(dir, 'file/below') },
+      { inputPath: dir },
+    ]) {
+      const jobId = `${session}.bad-files-${++seq}`;
+      const err = await submit({ remoteCommand: 'true', ...bad }, jobId).catch((e: unknown) => e);
+      expect(err, JSON.stringify(bad)).toMatchObject({ kind: 'InvalidArgument' });
+      expect((await h.run('inspectJob', { jobId })).state).toBe('undetermined');
+    }
+  });
+
+  it('a collection whose output file cannot be written any more keeps the container and says why, not a crash', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pt-gone-'));
+    const outputPath = join(dir, 'out.txt');
+    const job = await submit({ remoteCommand: 'echo', args: ['x'], outputPath });
+    await h.run('waitForExit', job);
+    await rm(outputPath);
+    await mkdir(outputPath); // the file became a directory meanwhile
+    const r = await h.run('collectResult', job, { outputPath });
+    expect(r.state).toBe('done');
+    expect(r.info?.annotation).toMatch(new RegExp(`^InvalidArgument: ${outputPath} cannot be written`));
+    expect(r.output?.stdout).toBe('x\n');
+    expect((await podmanInspect(job.containerId)).State.Status).toBe('exited'); // kept: nothing lost
+  });
+
+  it('runs two jobs of one name submitted at once: the second goes by its derived name', async () => {
+    const jobName = `pt-same-${seq++}-${Date.now()}`;
+    const jobs = await Promise.all([1, 2, 3].map(() => submit({ remoteCommand: 'true', jobName })));
+    const names = jobs.map((j) => j.name).sort();
+    expect(names.filter((n) => n === jobName)).toHaveLength(1);
+    expect(names.filter((n) => n.startsWith('podman-tracker-'))).toHaveLength(2);
+    for (const j of jobs) expect((await h.run('waitForExit', j)).state).toBe('done');
   });
 });
 

@@ -146,6 +146,52 @@ describe('toContainerRequest', () => {
     expect(kindOf(() => convert(t))).toMatch(expected);
   });
 
+  // Found by the property test (test/integration/properties.test.ts): each of these reached Podman
+  // and failed there, ran and failed with exit status 1, or was retried for ever.
+  it.each([
+    [{ remoteCommand: 'echo', args: ['a\0b'] }, /^InvalidArgument: args: may not contain a NUL/],
+    [{ remoteCommand: 'tr\0ue' }, /^InvalidArgument: remoteCommand: may not contain a NUL/],
+    [{ jobEnvironment: { A: 'a\0b' } }, /^InvalidArgument: jobEnvironment.A: may not contain a NUL/],
+    [{ workingDirectory: '/a\0b' }, /^InvalidArgument: workingDirectory: may not contain a NUL/],
+    [{ outputPath: '/tmp/a\0b' }, /^InvalidArgument: outputPath: may not contain a NUL/],
+    [{ candidateMachines: ['a\0b'] }, /^InvalidArgument: candidateMachines/],
+    [{ candidateMachines: ['h'.repeat(65)] }, /^InvalidArgument: candidateMachines: a host name has at most 64/],
+    [{ extension: { extensionList: { user: 'u\0' } } }, /^InvalidArgument: extension user/],
+    [{ extension: { extensionList: { entrypoint: '["a\\u0000"]' } } }, /^InvalidArgument: extension entrypoint/],
+    [{ remoteCommand: 'echo', args: ['x'.repeat(200_000)] }, /^InvalidArgument: args: 200000 bytes; Linux takes less/],
+    [{ jobEnvironment: { A: 'x'.repeat(131_070) } }, /^InvalidArgument: jobEnvironment.A: 131072 bytes/],
+    [{ accountingString: 'x'.repeat(300_000) }, /^InvalidArgument: the template is \d+ bytes as JSON; at most 262144/],
+    [
+      { resourceLimits: { memory: '99999999999999999999t' } },
+      /^InvalidArgument: resourceLimits.memory: .* is too large/,
+    ],
+    [{ resourceLimits: { cpus: '1e30' } }, /^InvalidArgument: resourceLimits.cpus: .* is too large/],
+    [{ resourceLimits: { pids: '1e30' } }, /^InvalidArgument: resourceLimits.pids: .* is too large/],
+    [
+      { resourceLimits: { OPEN_FILES: '99999999999999999999' } },
+      /^InvalidArgument: resourceLimits.OPEN_FILES: .* too large/,
+    ],
+    [{ minPhysMemory: Number.MAX_SAFE_INTEGER }, /^InvalidArgument: minPhysMemory: .* is too large/],
+    [
+      { extension: { extensionList: { 'shm-size': '999999999999t' } } },
+      /^InvalidArgument: extension shm-size: .* too large/,
+    ],
+    [
+      { extension: { extensionList: { restart: 'on-failure:99999999999999999999' } } },
+      /^InvalidArgument: extension restart/,
+    ],
+    [{ extension: { extensionList: { ulimit: 'nofile=99999999999999999999' } } }, /^InvalidArgument: extension ulimit/],
+  ] as Array<[JobTemplateInput, RegExp]>)('refuses %#: what Podman or the kernel cannot take', (t, expected) => {
+    expect(kindOf(() => convert(t))).toMatch(expected);
+  });
+
+  it('keeps a long job name as a label only: Podman refuses container names of some KiB', () => {
+    const long = convert({ jobName: 'a'.repeat(129) });
+    expect(long.preferredName).toBeUndefined();
+    expect(long.create.Labels?.['podman-tracker.jobName']).toBe('a'.repeat(129));
+    expect(convert({ jobName: 'a'.repeat(128) }).preferredName).toBe('a'.repeat(128));
+  });
+
   it('maps job IDs to distinct container names', () => {
     expect(containerNameFor('a/b')).not.toBe(containerNameFor('a_b'));
     expect(containerNameFor('s.job-1')).toBe('podman-tracker-s.job-1');

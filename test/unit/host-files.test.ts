@@ -1,0 +1,26 @@
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeParentDirs } from '../../activities/streams.js';
+
+describe('makeParentDirs', () => {
+  it('makes the missing directories above a file, and is harmless when they exist', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pt-dirs-'));
+    await makeParentDirs(join(dir, 'a/b/c/out.txt'));
+    await makeParentDirs(join(dir, 'a/b/c/out.txt'));
+    expect(await readdir(join(dir, 'a/b'))).toEqual(['c']);
+  });
+
+  // fs.mkdir(..., { recursive: true }) never settles for this path: an output file under /proc held
+  // a job's result collection (and a libuv thread) for ever. Found by the property test.
+  it('fails at once where nothing can be made', async () => {
+    await expect(makeParentDirs('/proc/pt-nope/out.txt')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('fails where a parent is a file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pt-dirs-'));
+    await writeFile(join(dir, 'file'), '');
+    await expect(makeParentDirs(join(dir, 'file/below/out.txt'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+});
