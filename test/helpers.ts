@@ -90,6 +90,16 @@ export async function sessionContainers(session: string): Promise<string[]> {
   return out.split('\n').filter(Boolean);
 }
 
+/** How many containers each job of a session has (a job run twice would have two). */
+export async function containersPerJob(session: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const id of await sessionContainers(session)) {
+    const job = (await podmanInspect(id)).Config.Labels[LABEL.job]!;
+    counts.set(job, (counts.get(job) ?? 0) + 1);
+  }
+  return counts;
+}
+
 export async function removeSession(session: string): Promise<void> {
   const ids = await sessionContainers(session);
   if (ids.length) await podman('rm', '-f', '-v', ...ids);

@@ -4,18 +4,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PodmanTracker } from '../../client/tracker.js';
-import { podmanInspect, removeSession, requireEnv, sessionContainers, stack, uniqueSession } from '../helpers.js';
+import { containersPerJob, removeSession, requireEnv, stack, uniqueSession } from '../helpers.js';
 import { startTracker } from './fixtures.js';
 import { stackUp, startWorkerProcess, stopService } from './processes.js';
-
-async function containersPerJob(session: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const id of await sessionContainers(session)) {
-    const job = (await podmanInspect(id)).Config.Labels['podman-tracker.job']!;
-    counts.set(job, (counts.get(job) ?? 0) + 1);
-  }
-  return counts;
-}
 
 const job = (script: string) => ({ jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', script] });
 

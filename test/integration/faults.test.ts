@@ -3,21 +3,12 @@
 // (A worker killed with SIGKILL and quick restarts of both services: crash.test.ts. A full disk:
 // disk-full.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { podmanInspect, sessionContainers, stack } from '../helpers.js';
+import { containersPerJob, podmanInspect, stack } from '../helpers.js';
 import { startTracker, type TrackerFixture } from './fixtures.js';
 import { stackUp, stopService } from './processes.js';
 
 const job = (script: string) => ({ jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', script] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function containersPerJob(session: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const id of await sessionContainers(session)) {
-    const jobId = (await podmanInspect(id)).Config.Labels['podman-tracker.job']!;
-    counts.set(jobId, (counts.get(jobId) ?? 0) + 1);
-  }
-  return counts;
-}
 
 describe('faults', () => {
   let f: TrackerFixture;
