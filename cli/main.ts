@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PodmanTracker } from '../client/tracker.js';
 import { DrmaaError } from '../common/errors.js';
 import { isJobState, JOB_CONTROL_ACTIONS, type JobState } from '../common/states.js';
-import { configFromEnv, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
+import { configFromEnv, positiveCount, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
 import { progress } from './progress.js';
 import { addTemplateOptions, parseDuration, templateFrom, type TemplateFlags } from './template-options.js';
 
@@ -83,6 +83,16 @@ program
     'host keys for ssh:// Podman URIs (default: PODMAN_TRACKER_SSH_KNOWN_HOSTS or ~/.ssh/known_hosts)',
   )
   .option('--ssh-tofu', 'trust an ssh host on first use and record its key (PODMAN_TRACKER_SSH_TOFU=1)')
+  .option(
+    '--max-concurrent-activities <n>',
+    "activities at once per task queue (PODMAN_TRACKER_MAX_CONCURRENT_ACTIVITIES; default: Temporal's)",
+    (v) => positiveCount(v, '--max-concurrent-activities'),
+  )
+  .option(
+    '--max-concurrent-workflow-tasks <n>',
+    "workflow tasks at once (PODMAN_TRACKER_MAX_CONCURRENT_WORKFLOW_TASKS; default: Temporal's)",
+    (v) => positiveCount(v, '--max-concurrent-workflow-tasks'),
+  )
   .action(async (o: Omit<WorkerFlags, 'temporalAddress' | 'namespace' | 'taskQueue'>) => {
     const g = globals();
     await runWorker(

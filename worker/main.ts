@@ -1,8 +1,9 @@
 // `node dist/worker/main.js [--podman URI] [--temporal-address HOST:PORT] [--namespace NS]
 //  [--task-queue Q] [--host-name NAME] [--disable-image-pull] [--identity FILE]
-//  [--ssh-known-hosts FILE] [--ssh-tofu]`; each flag also has its variable.
+//  [--ssh-known-hosts FILE] [--ssh-tofu] [--max-concurrent-activities N]
+//  [--max-concurrent-workflow-tasks N]`; each flag also has its variable.
 import { parseArgs } from 'node:util';
-import { configFromEnv, runWorker, withFlags } from './worker.js';
+import { configFromEnv, positiveCount, runWorker, withFlags } from './worker.js';
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +16,8 @@ const { values } = parseArgs({
     identity: { type: 'string' },
     'ssh-known-hosts': { type: 'string' },
     'ssh-tofu': { type: 'boolean' },
+    'max-concurrent-activities': { type: 'string' },
+    'max-concurrent-workflow-tasks': { type: 'string' },
   },
 });
 await runWorker(
@@ -28,5 +31,10 @@ await runWorker(
     identity: values.identity,
     sshKnownHosts: values['ssh-known-hosts'],
     sshTofu: values['ssh-tofu'],
+    maxConcurrentActivities: positiveCount(values['max-concurrent-activities'], '--max-concurrent-activities'),
+    maxConcurrentWorkflowTasks: positiveCount(
+      values['max-concurrent-workflow-tasks'],
+      '--max-concurrent-workflow-tasks',
+    ),
   }),
 );

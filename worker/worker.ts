@@ -25,6 +25,21 @@ export interface WorkerConfig {
   workflowsPath?: string;
   /** Host keys and login for an ssh:// Podman URI. */
   ssh?: SshOptions;
+
+  // Load limits: how much of the work this worker takes on at once (default: Temporal's).
+  /** Activities at once on each of its two task queues (a running job's wait holds one all along). */
+  maxConcurrentActivities?: number;
+  /** Workflow tasks at once. */
+  maxConcurrentWorkflowTasks?: number;
+}
+
+/** A positive whole number from a flag or variable, or undefined when it is not given. */
+export function positiveCount(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new DrmaaError('InvalidArgument', `${name}: "${value}" is not a positive whole number`);
+  return n;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -44,6 +59,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
       identityPassphrase: env.CONTAINER_SSHKEY_PASSPHRASE || undefined,
       agentSocket: env.SSH_AUTH_SOCK || undefined,
     },
+    ...loadLimitsFromEnv(env),
+  };
+}
+
+function loadLimitsFromEnv(
+  env: NodeJS.ProcessEnv,
+): Pick<WorkerConfig, 'maxConcurrentActivities' | 'maxConcurrentWorkflowTasks'> {
+  const activities = 'PODMAN_TRACKER_MAX_CONCURRENT_ACTIVITIES';
+  const workflowTasks = 'PODMAN_TRACKER_MAX_CONCURRENT_WORKFLOW_TASKS';
+  return {
+    maxConcurrentActivities: positiveCount(env[activities], activities),
+    maxConcurrentWorkflowTasks: positiveCount(env[workflowTasks], workflowTasks),
   };
 }
 
@@ -58,6 +85,8 @@ export interface WorkerFlags {
   identity?: string;
   sshKnownHosts?: string;
   sshTofu?: boolean;
+  maxConcurrentActivities?: number;
+  maxConcurrentWorkflowTasks?: number;
 }
 
 export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
@@ -75,6 +104,8 @@ export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
       knownHostsFile: f.sshKnownHosts ?? base.ssh?.knownHostsFile,
       trustOnFirstUse: f.sshTofu ?? base.ssh?.trustOnFirstUse,
     },
+    maxConcurrentActivities: f.maxConcurrentActivities ?? base.maxConcurrentActivities,
+    maxConcurrentWorkflowTasks: f.maxConcurrentWorkflowTasks ?? base.maxConcurrentWorkflowTasks,
   };
 }
 
@@ -124,9 +155,20 @@ async function workerOn(
   }
   const conn = connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
   const activities = createActivities({ docker, disableImagePull: config.disableImagePull, hostName });
-  const common = { connection: conn, namespace: config.namespace, shutdownGraceTime: config.shutdownGraceMs };
+  const common = {
+    connection: conn,
+    namespace: config.namespace,
+    shutdownGraceTime: config.shutdownGraceMs,
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+  };
   const workers = await Promise.all([
-    Worker.create({ ...common, taskQueue: config.taskQueue, activities, ...workflowSource(config) }),
+    Worker.create({
+      ...common,
+      taskQueue: config.taskQueue,
+      activities,
+      maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
+      ...workflowSource(config),
+    }),
     Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, hostName), activities }),
   ]);
   return {
