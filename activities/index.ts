@@ -6,9 +6,11 @@ import { access, constants, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { LABEL, toContainerRequest, type ContainerRequest, type JobContext } from '../common/convert.js';
 import { DrmaaError, invalidState, jobNotExists } from '../common/errors.js';
+import { checkPowers, NO_POWERS, type WorkerPowers } from '../common/powers.js';
 import { isEndState, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplateInput } from '../common/template.js';
 import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
+import { taskEndedSignal } from '../workflows/definitions.js';
 import { isNotFound, podmanMessage, statusOf, toDrmaaError } from './podman.js';
 import {
   attachStdin,
@@ -31,6 +33,8 @@ export interface PodmanActivityOptions {
   logLimitBytes?: number;
   /** The name of this Podman host, as jobs' queueName and the worker's host task queue know it. */
   hostName?: string;
+  /** What jobs may reach beyond their containers; default: nothing (see common/powers.ts). */
+  powers?: WorkerPowers;
 }
 
 export interface SubmitJobInput extends JobContext {
@@ -69,6 +73,21 @@ export interface JobResult extends JobStatus {
   output?: JobOutput;
 }
 
+/** An array task's array job, told the moment the task's container ends (see waitAndCollect). */
+export interface ArrayTaskRef {
+  arrayJobId: string;
+  taskNumber: number;
+}
+
+export interface WaitAndCollectResult {
+  /** How the wait ended: an end state, or `undetermined` when the container vanished. */
+  ended: JobStatus;
+  /** The collected result; absent when the container vanished. */
+  collected?: JobResult;
+  /** Whether the array job has been told of the task's end. */
+  told: boolean;
+}
+
 export interface SessionJob {
   jobId: string;
   containerId: string;
@@ -89,6 +108,8 @@ const RESTART_GRACE_MS = 3000;
  */
 async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
+  // A local activity has no heartbeat: the workflow task it runs in is kept alive instead.
+  if (ctx.info.isLocal) return work();
   const beat = setInterval(() => ctx.heartbeat(), 2000);
   try {
     return await work();
@@ -239,6 +260,8 @@ export function createActivities(opts: PodmanActivityOptions) {
     const host = await podmanHost();
     let existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
     if (!existing) {
+      // Only a container still to be made needs the powers: one an earlier attempt made is the job's.
+      await checkPowers(req.create, opts.powers ?? NO_POWERS);
       let name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
       const create = () => docker.createContainer({ ...req.create, name });
       try {
@@ -300,12 +323,26 @@ export function createActivities(opts: PodmanActivityOptions) {
     if (!c) return { state: 'undetermined', subState: 'containerNotFound' };
     const s = await status(c);
     if (!isEndState(s.state)) throw invalidState(`job ${ref.jobId} is ${s.state}, not ended`);
-    let output: JobOutput;
+    // Output files that cannot be written (a full disk, a folder the worker may not write) do not
+    // lose the output: the job keeps its container, and its JobInfo says why.
+    let filesFailed: DrmaaError | undefined;
     try {
       await writeOutputFiles(docker, c.Id, files);
+    } catch (err) {
+      // writeOutputFiles names a file it cannot write as a DrmaaError; anything else is Podman's.
+      if (!(err instanceof DrmaaError)) throw toDrmaaError(err, 'Internal', `reading the output of job ${ref.jobId}`);
+      filesFailed = err;
+      log.warn('output files not written; the container is kept', { jobId: ref.jobId, error: filesFailed.message });
+    }
+    let output: JobOutput;
+    try {
       output = await readLogs(docker, c.Id, logLimit);
     } catch (err) {
       throw toDrmaaError(err, 'Internal', `collecting the output of job ${ref.jobId}`);
+    }
+    if (filesFailed && s.info) {
+      const why = `${filesFailed.kind}: ${filesFailed.message}; the container and its output are kept`;
+      return { ...s, info: { ...s.info, annotation: why }, output };
     }
     if (c.Config.Labels?.[RM_LABEL] === 'true') {
       await docker
@@ -316,6 +353,90 @@ export function createActivities(opts: PodmanActivityOptions) {
         });
     }
     return { ...s, output };
+  }
+
+  /** Waits for the exit; with `withinMs`, gives up after that long and answers `running`. */
+  async function waitExit(ref: ContainerRef, withinMs?: number): Promise<JobStatus> {
+    const ctx = Context.current();
+    // Subscribe first, then look: an exit in between is not missed, and one look is enough.
+    const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
+    if (!id) return status(undefined);
+
+    return await new Promise<JobStatus>((resolve, reject) => {
+      let stream: Readable | undefined;
+      let settled = false;
+      let restartGrace: NodeJS.Timeout | undefined;
+      const heartbeatMs = Math.max(1000, Math.min(10_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
+      const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), heartbeatMs);
+      const giveUp =
+        withinMs === undefined
+          ? undefined
+          : setTimeout(() => settle(() => resolve({ state: 'running', subState: '' })), withinMs);
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(beat);
+        clearTimeout(giveUp);
+        clearTimeout(restartGrace);
+        ctx.cancellationSignal.removeEventListener('abort', onAbort);
+        stream?.destroy();
+        fn();
+      };
+      const onAbort = () => settle(() => reject(ctx.cancellationSignal.reason ?? new Error('cancelled')));
+      ctx.cancellationSignal.addEventListener('abort', onAbort);
+
+      const check = async (event?: ContainerEvent) => {
+        const c = await inspect({ ...ref, containerId: id });
+        // Removed before its result was collected (by hand, or with its host): the job's
+        // container vanished; the workflow decides whether to run it again.
+        if (!c) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
+        const s = await status(c);
+        if (!isEndState(s.state)) return;
+        // An exit under a restart policy is followed by a start; one stopped by the user is not.
+        if (event && willRestart(c)) {
+          clearTimeout(restartGrace);
+          restartGrace = setTimeout(() => check().catch(fail), RESTART_GRACE_MS);
+          return;
+        }
+        settle(() => resolve(s));
+      };
+      const fail = (err: unknown) =>
+        settle(() => reject(toDrmaaError(err, 'DrmCommunication', `waiting for job ${ref.jobId}`)));
+
+      containerEvents(docker, id, (e) => {
+        if (e.Action === 'start' || e.Action === 'restart') clearTimeout(restartGrace);
+        if (e.Action === 'die' || e.Action === 'died' || e.Action === 'remove') check(e).catch(fail);
+      })
+        .then((s) => {
+          stream = s;
+          if (settled) {
+            s.destroy();
+            return;
+          }
+          // The stream ends only when Podman's service goes away: retry, and resubscribe then.
+          s.on('end', () =>
+            fail(new DrmaaError('DrmCommunication', `Podman's event stream ended`, { retryable: true })),
+          );
+          s.on('error', fail);
+          // Subscribed: now look once more, so an exit between the first look and here is not missed.
+          return check();
+        })
+        .catch(fail);
+    });
+  }
+
+  /** Signals the array job that a task ended; a retry may signal again, which the array counts once. */
+  async function tellArrayJob(task: ArrayTaskRef, state: JobState): Promise<boolean> {
+    try {
+      await Context.current()
+        .client.workflow.getHandle(task.arrayJobId)
+        .signal(taskEndedSignal, task.taskNumber, state);
+      return true;
+    } catch (err) {
+      // The array job has gone (ended, terminated): nobody to tell. Anything else: the workflow tells it.
+      log.warn('could not tell the array job', { arrayJobId: task.arrayJobId, error: String(err) });
+      return false;
+    }
   }
 
   return {
@@ -441,68 +562,28 @@ export function createActivities(opts: PodmanActivityOptions) {
      * heartbeating meanwhile; returns at once if it has already exited. A restart policy that
      * brings the container back keeps the wait going. Cancellation ends the wait immediately.
      */
-    async waitForExit(ref: ContainerRef): Promise<JobStatus> {
-      const ctx = Context.current();
-      // Subscribe first, then look: an exit in between is not missed, and one look is enough.
-      const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
-      if (!id) return status(undefined);
+    waitForExit(ref: ContainerRef): Promise<JobStatus> {
+      return waitExit(ref);
+    },
 
-      return await new Promise<JobStatus>((resolve, reject) => {
-        let stream: Readable | undefined;
-        let settled = false;
-        let restartGrace: NodeJS.Timeout | undefined;
-        const heartbeatMs = Math.max(1000, Math.min(10_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
-        const beat = setInterval(() => ctx.heartbeat(), heartbeatMs);
-        const settle = (fn: () => void) => {
-          if (settled) return;
-          settled = true;
-          clearInterval(beat);
-          clearTimeout(restartGrace);
-          ctx.cancellationSignal.removeEventListener('abort', onAbort);
-          stream?.destroy();
-          fn();
-        };
-        const onAbort = () => settle(() => reject(ctx.cancellationSignal.reason ?? new Error('cancelled')));
-        ctx.cancellationSignal.addEventListener('abort', onAbort);
-
-        const check = async (event?: ContainerEvent) => {
-          const c = await inspect({ ...ref, containerId: id });
-          // Removed before its result was collected (by hand, or with its host): the job's
-          // container vanished; the workflow decides whether to run it again.
-          if (!c) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
-          const s = await status(c);
-          if (!isEndState(s.state)) return;
-          // An exit under a restart policy is followed by a start; one stopped by the user is not.
-          if (event && willRestart(c)) {
-            clearTimeout(restartGrace);
-            restartGrace = setTimeout(() => check().catch(fail), RESTART_GRACE_MS);
-            return;
-          }
-          settle(() => resolve(s));
-        };
-        const fail = (err: unknown) =>
-          settle(() => reject(toDrmaaError(err, 'DrmCommunication', `waiting for job ${ref.jobId}`)));
-
-        containerEvents(docker, id, (e) => {
-          if (e.Action === 'start' || e.Action === 'restart') clearTimeout(restartGrace);
-          if (e.Action === 'die' || e.Action === 'died' || e.Action === 'remove') check(e).catch(fail);
-        })
-          .then((s) => {
-            stream = s;
-            if (settled) {
-              s.destroy();
-              return;
-            }
-            // The stream ends only when Podman's service goes away: retry, and resubscribe then.
-            s.on('end', () =>
-              fail(new DrmaaError('DrmCommunication', `Podman's event stream ended`, { retryable: true })),
-            );
-            s.on('error', fail);
-            // Subscribed: now look once more, so an exit between the first look and here is not missed.
-            return check();
-          })
-          .catch(fail);
-      });
+    /**
+     * The rest of a job's life in one activity: waits for the exit (as waitForExit), tells an array
+     * job at once so the next task can take the slot, then collects the result (as collectResult).
+     * One activity instead of two, and no workflow task in between: a task costs Temporal less.
+     * With `withinMs` it waits at most that long and answers `running` if the job has not ended.
+     */
+    async waitAndCollect(
+      ref: ContainerRef,
+      files: OutputFiles = {},
+      task?: ArrayTaskRef,
+      withinMs?: number,
+    ): Promise<WaitAndCollectResult> {
+      const ended = await waitExit(ref, withinMs);
+      // Vanished, or (with withinMs) still running: nothing to collect yet.
+      if (ended.state === 'undetermined' || !isEndState(ended.state)) return { ended, told: false };
+      const told = task ? await tellArrayJob(task, ended.state) : false;
+      const collected = await withHeartbeat(() => collect(ref, files));
+      return { ended, collected, told };
     },
   };
 }

@@ -66,6 +66,14 @@ export function podmanMessage(err: unknown): string {
 export function toDrmaaError(err: unknown, kind: ErrorKind, context: string): DrmaaError {
   if (err instanceof DrmaaError) return err;
   const status = statusOf(err);
+  // A full disk, Podman's (its storage) or the worker's (output files): retrying cannot help until
+  // someone makes room, and the message must say which disk.
+  if (/no space left on device|ENOSPC/i.test(podmanMessage(err)) || (err as ModemError)?.code === 'ENOSPC') {
+    const where = status === undefined ? "on the worker's disk" : "in Podman's storage";
+    return new DrmaaError('OutOfResource', `${context}: no space left ${where}: ${podmanMessage(err)}`, {
+      cause: err instanceof Error ? err : undefined,
+    });
+  }
   if (status === undefined) {
     return new DrmaaError('DrmCommunication', `${context}: cannot reach Podman: ${podmanMessage(err)}`, {
       retryable: true,

@@ -146,16 +146,33 @@ export async function writeOutputFiles(
       );
     }
   };
+  // A write that fails later (a full disk) names its file: ENOSPC is OutOfResource, so the caller
+  // can keep the container (and the output) instead of retrying for ever.
+  const writeFailed = (path: string, e: NodeJS.ErrnoException) =>
+    new DrmaaError(
+      e.code === 'ENOSPC' ? 'OutOfResource' : 'InvalidArgument',
+      `writing output file ${path} on the worker's host: ${e.message}`,
+    );
+  const paths = new Map<Writable, string>();
   try {
     const out = outPath ? await open(outPath) : null;
+    if (out) paths.set(out, outPath!);
     const err = errPath === outPath ? out : errPath ? await open(errPath) : null;
+    if (err && err !== out) paths.set(err, errPath!);
     const discard = () => new Writable({ write: (_c, _e, done) => done() });
     const stream = await rawLogs(docker, containerId, out !== null, err !== null);
-    const failed = new Promise<never>((_, reject) => opened.forEach((f) => f.once('error', reject)));
+    const failed = new Promise<never>((_, reject) =>
+      opened.forEach((f) => f.once('error', (e: NodeJS.ErrnoException) => reject(writeFailed(paths.get(f)!, e)))),
+    );
     failed.catch(() => undefined); // one that fails after the race is over has nobody to tell
     modemOf(docker).demuxStream(stream, out ?? discard(), err ?? discard());
     await Promise.race([finished(stream), failed]);
-    await Promise.race([Promise.all(opened.map((f) => closeStream(f))), failed]);
+    const closed = opened.map((f) =>
+      closeStream(f).catch((e: NodeJS.ErrnoException) => {
+        throw writeFailed(paths.get(f)!, e);
+      }),
+    );
+    await Promise.race([Promise.all(closed), failed]);
   } finally {
     for (const f of opened) if (!f.closed) f.destroy();
   }

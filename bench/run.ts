@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { PodmanTracker } from '../client/tracker.js';
-import { startProxy, type CountingProxy } from './proxy.js';
+import { startProxy } from './proxy.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -68,15 +68,44 @@ async function goTrackerLoop(n: number): Promise<number> {
   return seconds;
 }
 
+/** CPU seconds used so far: the whole machine (all cores) and each named process. */
+async function cpuSeconds(pids: Record<string, number>): Promise<Record<string, number>> {
+  const hz = 100; // USER_HZ on Linux
+  const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
+  const f = cpu!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+  const out: Record<string, number> = { machine: (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / hz };
+  for (const [name, pid] of Object.entries(pids)) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out[name] = (Number(fields[11]) + Number(fields[12])) / hz; // utime + stime
+  }
+  return out;
+}
+
+function cpuPerTask(before: Record<string, number>, after: Record<string, number>, tasks: number): string {
+  return Object.keys(after)
+    .map((k) => `${k} ${(((after[k]! - before[k]!) * 1000) / tasks).toFixed(0)}`)
+    .join(', ');
+}
+
 async function peakRssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-async function startWorker(proxy: CountingProxy, taskQueue: string): Promise<ChildProcess> {
+/** A worker process on its own task queue, against the given Podman socket. */
+async function startWorker(socketPath: string, taskQueue: string): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [join(repo, 'bin/podman-tracker'), 'worker', '--podman', `unix://${proxy.socketPath}`],
+    [
+      // BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the worker.
+      ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      join(repo, 'bin/podman-tracker'),
+      'worker',
+      '--podman',
+      `unix://${socketPath}`,
+    ],
     {
       env: { ...process.env, PODMAN_TRACKER_TASK_QUEUE: taskQueue },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -104,8 +133,17 @@ const median = (x: Stats | number) => (typeof x === 'number' ? x : x.median);
 
 async function main() {
   const taskQueue = `bench-${Date.now()}`;
+  // The measured worker talks to Podman's socket directly, as raw Podman does; a second worker,
+  // behind the counting proxy, serves only the idle-cost case.
+  const worker = await startWorker(socket, taskQueue);
   const proxy = await startProxy(join(stackDir, 'bench-proxy.sock'), socket);
-  const worker = await startWorker(proxy, taskQueue);
+  const idleQueue = `${taskQueue}-idle`;
+  const idleWorker = CASES.has(3) || CASES.has(4) ? await startWorker(proxy.socketPath, idleQueue) : undefined;
+  const pids = {
+    temporal: Number(await readFile(join(stackDir, 'pids/temporal.pid'), 'utf8')),
+    podman: Number(await readFile(join(stackDir, 'pids/podman.pid'), 'utf8')),
+    worker: worker.pid!,
+  };
   const connection = await Connection.connect({ address: env('TEMPORAL_ADDRESS') });
   const tracker = new PodmanTracker({ client: new Client({ connection }), session: `bench-${Date.now()}`, taskQueue });
   const rows: Row[] = [];
@@ -157,12 +195,15 @@ async function main() {
       for (const p of (process.env.BENCH_PARALLEL ?? '1,4,8').split(',').map(Number)) {
         log(`case 2: ${ARRAY_TASKS} tasks at maxParallel ${p}`);
         let t0 = now();
+        const cpu0 = await cpuSeconds(pids);
         const id = await tracker.addArrayJob(TRUE_JOB, 1, ARRAY_TASKS, 1, p);
         const res = await tracker.arrayResult(id);
         const oursTps = ARRAY_TASKS / ((now() - t0) / 1000);
+        const cpu1 = await cpuSeconds(pids);
         if (res.done !== ARRAY_TASKS) throw new Error(`array at ${p}: ${res.done} of ${ARRAY_TASKS} done`);
         t0 = now();
         const rawTps = ARRAY_TASKS / (await rawParallel(ARRAY_TASKS, p));
+        const cpu2 = await cpuSeconds(pids);
         rows.push({
           case: `2 array, maxParallel ${p}`,
           measure: 'tasks/s',
@@ -171,6 +212,7 @@ async function main() {
           ratio: oursTps / rawTps,
           target: '>= 1.0x raw',
           met: oursTps / rawTps >= 1.0,
+          note: `CPU ms per task: podman-tracker: ${cpuPerTask(cpu0, cpu1, ARRAY_TASKS)}; raw: ${cpuPerTask(cpu1, cpu2, ARRAY_TASKS)}`,
         });
       }
       log(`case 2: Go tracker loop, ${ARRAY_TASKS} tasks`);
@@ -186,12 +228,17 @@ async function main() {
     if (CASES.has(3) || CASES.has(4)) {
       // 3. Idle cost: requests to Podman's API per job per second while jobs sleep.
       log(`case 3: ${IDLE_JOBS} jobs sleeping, ${IDLE_SECONDS} s counted`);
+      const idleTracker = new PodmanTracker({
+        client: new Client({ connection }),
+        session: `bench-idle-${Date.now()}`,
+        taskQueue: idleQueue,
+      });
       const sleepers = await Promise.all(
         Array.from({ length: IDLE_JOBS }, () =>
-          tracker.addJob({ jobCategory: image, remoteCommand: 'sleep', args: ['3600'] }),
+          idleTracker.addJob({ jobCategory: image, remoteCommand: 'sleep', args: ['3600'] }),
         ),
       );
-      await Promise.all(sleepers.map((j) => tracker.wait(j, 120_000, ['running'])));
+      await Promise.all(sleepers.map((j) => idleTracker.wait(j, 120_000, ['running'])));
       await sleep(2000); // let the watchers settle on their event streams
       proxy.reset();
       await sleep(IDLE_SECONDS * 1000);
@@ -212,10 +259,10 @@ async function main() {
       const resume: number[] = [];
       for (let i = 0; i < REPEAT; i++) {
         let t0 = now();
-        await tracker.jobControl(sleepers[0]!, 'suspend');
+        await idleTracker.jobControl(sleepers[0]!, 'suspend');
         suspend.push(now() - t0);
         t0 = now();
-        await tracker.jobControl(sleepers[0]!, 'resume');
+        await idleTracker.jobControl(sleepers[0]!, 'resume');
         resume.push(now() - t0);
       }
       const s4 = stats(suspend);
@@ -234,8 +281,8 @@ async function main() {
         target: '< 300 ms',
         met: r4.median < 300,
       });
-      await Promise.all(sleepers.map((j) => tracker.jobControl(j, 'terminate')));
-      await Promise.all(sleepers.map((j) => tracker.wait(j, 60_000)));
+      await Promise.all(sleepers.map((j) => idleTracker.jobControl(j, 'terminate')));
+      await Promise.all(sleepers.map((j) => idleTracker.wait(j, 60_000)));
     }
     if (CASES.has(5)) {
       // 5. Scale: a large array at maxParallel 8; the worker's peak memory; history within limits.
@@ -309,6 +356,7 @@ async function main() {
     }
   } finally {
     worker.kill('SIGTERM');
+    idleWorker?.kill('SIGTERM');
     await connection.close();
     await proxy.close();
     await podman('rm', '-f', '--filter', 'label=bench=go-loop').catch(() => undefined);

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { Command, CommanderError, Option } from 'commander';
 import { PodmanTracker } from '../client/tracker.js';
+import { dataConverterFromEnv } from '../common/data-converter.js';
 import { DrmaaError } from '../common/errors.js';
 import { isJobState, JOB_CONTROL_ACTIONS, type JobState } from '../common/states.js';
 import { configFromEnv, positiveCount, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
@@ -62,11 +63,13 @@ async function tracker(): Promise<PodmanTracker> {
     );
   }
   return new PodmanTracker({
-    client: new Client({ connection, namespace: g.namespace }),
+    client: new Client({ connection, namespace: g.namespace, dataConverter: dataConverterFromEnv() }),
     session: g.session,
     taskQueue: g.taskQueue,
   });
 }
+
+const collect = (value: string, previous?: string[]) => [...(previous ?? []), value];
 
 program
   .command('worker')
@@ -83,6 +86,25 @@ program
     'host keys for ssh:// Podman URIs (default: PODMAN_TRACKER_SSH_KNOWN_HOSTS or ~/.ssh/known_hosts)',
   )
   .option('--ssh-tofu', 'trust an ssh host on first use and record its key (PODMAN_TRACKER_SSH_TOFU=1)')
+  // Powers: each refused unless granted here or by its variable (README, Security).
+  .option('--allow-privileged', 'run privileged containers (PODMAN_TRACKER_ALLOW_PRIVILEGED=1)')
+  .option(
+    '--allow-host-namespaces <list>',
+    'share these namespaces with the host: ipc,uts,pid,net or all (PODMAN_TRACKER_ALLOW_HOST_NAMESPACES)',
+  )
+  .option('--allow-bind-mounts', 'bind mount host paths (stageInFiles) (PODMAN_TRACKER_ALLOW_BIND_MOUNTS=1)')
+  .option(
+    '--mount-allow <dir>',
+    'bind mounts only from this directory, symlinks resolved; repeatable (PODMAN_TRACKER_MOUNT_ALLOW=DIR,DIR)',
+    collect,
+  )
+  .option('--allow-gpus', 'GPU device requests (PODMAN_TRACKER_ALLOW_GPUS=1)')
+  .option(
+    '--image-allow <pattern>',
+    'run only images matching a pattern (`*`: anything), e.g. localhost/podman-tracker/*; repeatable (PODMAN_TRACKER_IMAGE_ALLOW)',
+    collect,
+  )
+  // Load limits: how much this worker takes on at once.
   .option(
     '--max-concurrent-activities <n>',
     "activities at once per task queue (PODMAN_TRACKER_MAX_CONCURRENT_ACTIVITIES; default: Temporal's)",

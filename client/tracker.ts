@@ -5,6 +5,7 @@ import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { Client, isGrpcServiceError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { toContainerRequest } from '../common/convert.js';
+import { undecryptable } from '../common/encryption.js';
 import { DrmaaError, jobNotExists } from '../common/errors.js';
 import { isEndState, type JobControlAction, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplate, type JobTemplateInput } from '../common/template.js';
@@ -361,7 +362,7 @@ export class PodmanTracker {
       return await fn(this.client.workflow.getHandle(jobId));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw jobNotExists(jobId);
-      throw DrmaaError.find(err) ?? err;
+      throw DrmaaError.find(err) ?? undecryptable(err, `job ${jobId}`) ?? err;
     }
   }
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { PodmanTracker } from '../client/tracker.js';
 import { progress } from '../cli/progress.js';
+import { dataConverterFromEnv } from '../common/data-converter.js';
 import { configFromEnv } from '../worker/worker.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -52,7 +53,8 @@ console.log(
 
 const connection = await Connection.connect({ address: config.temporalAddress });
 const tracker = new PodmanTracker({
-  client: new Client({ connection, namespace: config.namespace }),
+  // The worker inherits this environment: with PODMAN_TRACKER_ENCRYPTION_KEY set, both encrypt.
+  client: new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFromEnv() }),
   session: 'demo',
   taskQueue: config.taskQueue,
 });

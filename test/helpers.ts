@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { connect } from '../activities/podman.js';
-import { createActivities, type PodmanActivities } from '../activities/index.js';
+import { createActivities, type PodmanActivities, type PodmanActivityOptions } from '../activities/index.js';
 import { LABEL } from '../common/convert.js';
 
 const run = promisify(execFile);
@@ -102,7 +102,8 @@ export function uniqueSession(prefix: string): string {
 /** Runs activities inside a real activity context (heartbeats, cancellation), as a worker would. */
 export class ActivityHarness {
   readonly acts: PodmanActivities;
-  constructor(options: { disableImagePull?: boolean; logLimitBytes?: number } = {}) {
+  /** Powers are none unless the options grant them, as on a worker. */
+  constructor(options: Omit<PodmanActivityOptions, 'docker'> = {}) {
     this.acts = createActivities({ docker: podmanClient(), ...options });
   }
   run<K extends keyof PodmanActivities>(

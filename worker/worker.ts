@@ -6,9 +6,20 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type Docker from 'dockerode';
 import { createActivities } from '../activities/index.js';
+import { createTaskActivities } from '../activities/tasks.js';
 import { connect, disconnect, type SshOptions } from '../activities/podman.js';
 import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
+import { dataConverterFor, encryptionKeysFromEnv } from '../common/data-converter.js';
+import type { EncryptionKey } from '../common/encryption.js';
 import { DrmaaError } from '../common/errors.js';
+import {
+  describePowers,
+  NO_POWERS,
+  powersFromEnv,
+  workerPowers,
+  type PowerSettings,
+  type WorkerPowers,
+} from '../common/powers.js';
 import { hostQueue } from '../workflows/definitions.js';
 
 export interface WorkerConfig {
@@ -25,6 +36,10 @@ export interface WorkerConfig {
   workflowsPath?: string;
   /** Host keys and login for an ssh:// Podman URI. */
   ssh?: SshOptions;
+  /** What jobs may reach beyond their containers (see common/powers.ts); default: nothing. */
+  powers?: WorkerPowers;
+  /** Payload encryption keys, shared with the clients: the first encrypts; none: payloads in clear. */
+  encryptionKeys?: readonly EncryptionKey[];
 
   // Load limits: how much of the work this worker takes on at once (default: Temporal's).
   /** Activities at once on each of its two task queues (a running job's wait holds one all along). */
@@ -59,6 +74,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
       identityPassphrase: env.CONTAINER_SSHKEY_PASSPHRASE || undefined,
       agentSocket: env.SSH_AUTH_SOCK || undefined,
     },
+    powers: powersFromEnv(env),
+    encryptionKeys: encryptionKeysFromEnv(env),
     ...loadLimitsFromEnv(env),
   };
 }
@@ -74,8 +91,11 @@ function loadLimitsFromEnv(
   };
 }
 
-/** The worker's flags, each over its variable: `worker/main.ts` and `podman-tracker worker` take these. */
-export interface WorkerFlags {
+/**
+ * The worker's flags, each over its variable: `worker/main.ts` and `podman-tracker worker` take these.
+ * The power flags are named as PowerSettings names them (allowPrivileged, mountAllow, ...).
+ */
+export interface WorkerFlags extends PowerSettings {
   podman?: string;
   temporalAddress?: string;
   namespace?: string;
@@ -104,6 +124,8 @@ export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
       knownHostsFile: f.sshKnownHosts ?? base.ssh?.knownHostsFile,
       trustOnFirstUse: f.sshTofu ?? base.ssh?.trustOnFirstUse,
     },
+    // Flags that grant add to what the variables grant; an allow-list given replaces theirs.
+    powers: workerPowers(f, base.powers ?? NO_POWERS),
     maxConcurrentActivities: f.maxConcurrentActivities ?? base.maxConcurrentActivities,
     maxConcurrentWorkflowTasks: f.maxConcurrentWorkflowTasks ?? base.maxConcurrentWorkflowTasks,
   };
@@ -154,18 +176,25 @@ async function workerOn(
     throw new DrmaaError('InvalidArgument', `host name "${hostName}" may hold only letters, digits, '_', '.', '-'`);
   }
   const conn = connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
-  const activities = createActivities({ docker, disableImagePull: config.disableImagePull, hostName });
+  const activities = createActivities({
+    docker,
+    disableImagePull: config.disableImagePull,
+    hostName,
+    powers: config.powers ?? NO_POWERS,
+  });
   const common = {
     connection: conn,
     namespace: config.namespace,
     shutdownGraceTime: config.shutdownGraceMs,
+    dataConverter: dataConverterFor(config.encryptionKeys),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
   };
   const workers = await Promise.all([
     Worker.create({
       ...common,
       taskQueue: config.taskQueue,
-      activities,
+      // The array job's local activities run where its workflow does: on the shared queue.
+      activities: { ...activities, ...createTaskActivities() },
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
       ...workflowSource(config),
     }),
@@ -192,7 +221,9 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const worker = await createWorker(config);
   console.log(
     `podman-tracker worker: Podman ${shown(config)} (host ${worker.hostName}), Temporal ${config.temporalAddress}, ` +
-      `namespace ${config.namespace}, task queue ${config.taskQueue}`,
+      `namespace ${config.namespace}, task queue ${config.taskQueue}\n` +
+      `  grants: ${describePowers(config.powers ?? NO_POWERS)}\n` +
+      `  payload encryption: ${config.encryptionKeys?.[0] ? `on (key ${config.encryptionKeys[0].id})` : 'off'}`,
   );
   await worker.run();
 }

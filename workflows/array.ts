@@ -24,12 +24,23 @@ import {
   type ArrayJobInfo,
   type JobStatusView,
 } from './definitions.js';
-import { jobWorkflow, validateAction, validateControl, validateWait } from './job.js';
+import type { TaskActivities } from '../activities/tasks.js';
+import { validateAction, validateControl, validateWait } from './job.js';
 
 /** Tasks in flight per run: well under Temporal's 2,000 pending children of one workflow. */
 export const MAX_IN_FLIGHT = 1000;
-/** Tasks started per run before it continues as new (each costs the parent about ten events). */
+/** Tasks started per run before it continues as new (each costs the parent about four events). */
 const TASKS_PER_RUN = 400;
+const TASK_CHECK_INTERVAL_MS = 5 * 60_000;
+
+/**
+ * Task workflows are started by a local activity, not as child workflows: the array job then records
+ * one event per task (its end signal) instead of four, and the server does no parent bookkeeping.
+ */
+const { startTasks, closedTasks } = wf.proxyLocalActivities<TaskActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '500ms', maximumInterval: '10s' },
+});
 
 export interface ArrayJobInput {
   arrayJobId: string;
@@ -45,6 +56,8 @@ export interface ArrayJobInput {
   submissionTime?: string;
   /** What an earlier run of this array job handed over when it continued as new. */
   carry?: ArrayCarry;
+  /** How long without news of any task before the array job asks after its running tasks (default 5 minutes). */
+  taskCheckIntervalMs?: number;
 }
 
 export interface ArrayCarry {
@@ -213,7 +226,7 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
     },
   );
   wf.setHandler(taskEndedSignal, (t, state: JobState) => {
-    if (!running.delete(t)) return; // told twice (signal and child result): counted once
+    if (!running.delete(t)) return; // told twice (a retried signal, or after a check): counted once
     if (state === 'done') done++;
     else failed.add(t);
   });
@@ -279,52 +292,54 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
     },
   });
 
-  const startTask = async (t: number) => {
-    running.add(t); // taken before the start goes out, so the next slot count is right
-    starting.add(t);
-    startedThisRun++;
-    const template = taskTemplate(input.template, t);
-    const child = await wf.startChild(jobWorkflow, {
+  /** Starts tasks' workflows together; each is counted running before the start goes out. */
+  const startTaskBatch = async (batch: number[]) => {
+    for (const t of batch) {
+      running.add(t);
+      starting.add(t);
+      startedThisRun++;
+    }
+    const starts = batch.map((t) => ({
       workflowId: taskJobId(arrayJobId, t),
-      // A task outlives the run that started it: the array job continues as new meanwhile.
-      parentClosePolicy: wf.ParentClosePolicy.ABANDON,
-      args: [
-        {
-          jobId: taskJobId(arrayJobId, t),
-          session: input.session,
-          template,
-          owner: input.owner,
-          submissionMachine: input.submissionMachine,
-          submissionTime: input.submissionTime,
-          arrayJobId,
-          taskNumber: t,
-        },
-      ],
-    });
-    starting.delete(t);
-    // The task signals its end; its result says the same within this run, and a task that fails
-    // as a workflow (terminated by hand) can only be seen here. Either way it is counted once.
-    child.result().then(
-      (r) => {
-        if (running.delete(t)) {
-          if (r.info.state === 'done') done++;
-          else failed.add(t);
-        }
+      input: {
+        jobId: taskJobId(arrayJobId, t),
+        session: input.session,
+        template: taskTemplate(input.template, t),
+        owner: input.owner,
+        submissionMachine: input.submissionMachine,
+        submissionTime: input.submissionTime,
+        arrayJobId,
+        taskNumber: t,
       },
-      () => {
-        if (running.delete(t)) failed.add(t);
-      },
-    );
+    }));
+    await startTasks(wf.workflowInfo().taskQueue, starts);
+    for (const t of batch) starting.delete(t);
+  };
+
+  /** A task that ends tells us; one closed in Temporal by hand cannot: after a quiet spell, ask. */
+  const checkQuietTasks = async () => {
+    const byId = new Map([...running].map((t) => [taskJobId(arrayJobId, t), t]));
+    for (const { workflowId, state } of await closedTasks([...byId.keys()])) {
+      const t = byId.get(workflowId)!;
+      if (!running.delete(t)) continue;
+      if (state === 'done') done++;
+      else failed.add(t);
+    }
   };
 
   while (ended() < tasks.length) {
-    await wf.condition(
+    const news = await wf.condition(
       () =>
         ended() === tasks.length ||
         (!c.terminating && running.size < limit && (c.backlog.length > 0 || queuedCount() > 0)) ||
         startedThisRun >= TASKS_PER_RUN ||
         wf.workflowInfo().continueAsNewSuggested,
+      input.taskCheckIntervalMs ?? TASK_CHECK_INTERVAL_MS,
     );
+    if (!news) {
+      if (running.size) await checkQuietTasks();
+      continue;
+    }
     if (ended() === tasks.length) break;
     if (startedThisRun >= TASKS_PER_RUN || wf.workflowInfo().continueAsNewSuggested) {
       await wf.condition(wf.allHandlersFinished);
@@ -340,15 +355,18 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
         },
       });
     }
-    // Fill every free slot in one go: the starts go out together, in one workflow task.
-    const starts: Promise<void>[] = [];
+    // Fill every free slot in one go: the starts go out together, in one local activity.
+    const batch: number[] = [];
     for (
       let t: number | undefined;
-      !c.terminating && running.size < limit && startedThisRun < TASKS_PER_RUN && (t = nextTask()) !== undefined;
+      !c.terminating &&
+      running.size + batch.length < limit &&
+      startedThisRun + batch.length < TASKS_PER_RUN &&
+      (t = nextTask()) !== undefined;
     ) {
-      starts.push(startTask(t));
+      batch.push(t);
     }
-    await Promise.all(starts);
+    if (batch.length) await startTaskBatch(batch);
   }
   await wf.condition(wf.allHandlersFinished);
   return { arrayJobId, total: tasks.length, done, failed: [...failed].sort((a, b) => a - b) };

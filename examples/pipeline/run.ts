@@ -6,12 +6,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../../common/data-converter.js';
+import { allowMountsIn, NO_POWERS } from '../../common/powers.js';
 import { configFromEnv, createWorker } from '../../worker/worker.js';
 import { wordLengthPipeline } from './workflows.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const sentence = process.argv[2] ?? 'durable jobs in containers';
-const config = { ...configFromEnv(), taskQueue: 'podman-tracker-pipeline' };
+const base = configFromEnv();
+const workDir = await mkdtemp(join(tmpdir(), 'pipeline-'));
+// Step 3 stages in the files step 2 leaves in workDir: this worker may mount that folder (and no other).
+const config = {
+  ...base,
+  taskQueue: 'podman-tracker-pipeline',
+  powers: allowMountsIn(base.powers ?? NO_POWERS, workDir),
+};
 const native = await NativeConnection.connect({ address: config.temporalAddress });
 const worker = await createWorker(
   { ...config, workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)) },
@@ -20,14 +29,15 @@ const worker = await createWorker(
 const running = worker.run();
 const connection = await Connection.connect({ address: config.temporalAddress });
 try {
-  const result = await new Client({ connection, namespace: config.namespace }).workflow.execute(wordLengthPipeline, {
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFromEnv() });
+  const result = await client.workflow.execute(wordLengthPipeline, {
     workflowId: `pipeline-${Date.now()}`,
     taskQueue: config.taskQueue,
     args: [
       {
         image: process.env.PODMAN_TRACKER_TEST_IMAGE ?? 'localhost/podman-tracker/busybox:latest',
         sentence,
-        workDir: await mkdtemp(join(tmpdir(), 'pipeline-')),
+        workDir,
       },
     ],
   });

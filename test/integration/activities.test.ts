@@ -103,6 +103,18 @@ describe('the Go tracker cases', () => {
 });
 
 describe('retries and idempotence', () => {
+  it('waitAndCollect: within a window it answers running and collects nothing; then the result', async () => {
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'sleep 2; echo finished'], extension: { extensionList: { rm: 'true' } } }); // prettier-ignore
+    const quick = await h.run('waitAndCollect', job, {}, undefined, 300);
+    expect(quick).toEqual({ ended: { state: 'running', subState: '' }, told: false });
+    expect((await podmanInspect(job.containerId)).State.Running).toBe(true);
+    const r = await h.run('waitAndCollect', job, {});
+    expect(r.ended.state).toBe('done');
+    expect(r.collected).toMatchObject({ state: 'done', output: { stdout: 'finished\n', stderr: '' } });
+    // rm: removed once collected (Podman lists short IDs)
+    expect((await sessionContainers(session)).filter((id) => job.containerId.startsWith(id))).toEqual([]);
+  });
+
   it('create-and-start twice with one job ID leaves one container', async () => {
     const same = `${session}.same-job`;
     const a = await submit({ remoteCommand: 'sleep', args: ['30'] }, same);
@@ -198,16 +210,18 @@ describe('host files and names the property test found wanting', () => {
     }
   });
 
-  it('fails a collection whose output file cannot be written any more with a typed error, not a crash', async () => {
+  it('a collection whose output file cannot be written any more keeps the container and says why, not a crash', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pt-gone-'));
     const outputPath = join(dir, 'out.txt');
     const job = await submit({ remoteCommand: 'echo', args: ['x'], outputPath });
     await h.run('waitForExit', job);
     await rm(outputPath);
     await mkdir(outputPath); // the file became a directory meanwhile
-    const err = await h.run('collectResult', job, { outputPath }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining(outputPath) });
-    expect((err as DrmaaError).nonRetryable).toBe(true);
+    const r = await h.run('collectResult', job, { outputPath });
+    expect(r.state).toBe('done');
+    expect(r.info?.annotation).toMatch(new RegExp(`^InvalidArgument: ${outputPath} cannot be written`));
+    expect(r.output?.stdout).toBe('x\n');
+    expect((await podmanInspect(job.containerId)).State.Status).toBe('exited'); // kept: nothing lost
   });
 
   it('runs two jobs of one name submitted at once: the second goes by its derived name', async () => {

@@ -2,7 +2,8 @@
 // listing, validation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrmaaError } from '../../common/errors.js';
-import { podmanInspect, sessionContainers, stack } from '../helpers.js';
+import { arrayJobWorkflow } from '../../workflows/array.js';
+import { podman, podmanInspect, sessionContainers, stack } from '../helpers.js';
 import { recordConcurrency } from './concurrency.js';
 import { startTracker, type TrackerFixture } from './fixtures.js';
 
@@ -94,6 +95,35 @@ describe('array jobs', () => {
     expect(r).toMatchObject({ total: 4, done: 0, failed: [1, 2, 3, 4] });
     const ended = await f.tracker.jobControl(id, 'terminate').catch((e: unknown) => e);
     expect((ended as DrmaaError).kind).toBe('InvalidState');
+  });
+
+  it('a task closed by hand in Temporal (it never signals) is found after a quiet spell and counted failed', async () => {
+    const arrayJobId = `${f.session}.by-hand`;
+    await f.client.workflow.start(arrayJobWorkflow, {
+      workflowId: arrayJobId,
+      taskQueue: f.taskQueue,
+      args: [
+        {
+          arrayJobId,
+          session: f.session,
+          template: sleepy(100),
+          begin: 1,
+          end: 2,
+          step: 1,
+          maxParallel: 2,
+          taskCheckIntervalMs: 1000,
+        },
+      ],
+    });
+    const tasks = await f.tracker.listArrayJobs(arrayJobId);
+    await f.tracker.wait(tasks[0]!, 30_000, ['running']);
+    await f.tracker.wait(tasks[1]!, 30_000, ['running']);
+    // Terminated in Temporal, not through DRMAA2: the task's workflow cannot tell its array job.
+    await f.client.workflow.getHandle(tasks[0]!).terminate('by hand');
+    await f.tracker.jobControl(tasks[1]!, 'terminate');
+    const r = await f.tracker.arrayResult(arrayJobId);
+    expect(r).toMatchObject({ total: 2, done: 0, failed: [1, 2] });
+    await podman('rm', '-f', `podman-tracker-${tasks[0]!}`);
   });
 
   it.each([

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PodmanTracker } from '../../client/tracker.js';
 import type { StandInActivities } from '../fixtures/scale-workflows.js';
+import { createTaskActivities } from '../../activities/tasks.js';
 import { requireEnv, uniqueSession } from '../helpers.js';
 
 const TASKS = Number(process.env.PODMAN_TRACKER_SCALE_TASKS ?? 10_000);
@@ -38,7 +39,7 @@ beforeAll(async () => {
     connection: native,
     taskQueue,
     workflowsPath: fileURLToPath(new URL('../fixtures/scale-workflows.ts', import.meta.url)),
-    activities,
+    activities: { ...activities, ...createTaskActivities() },
     maxConcurrentActivityTaskExecutions: 500,
   });
   run = worker.run();

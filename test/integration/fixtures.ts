@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { PodmanTracker } from '../../client/tracker.js';
+import { dataConverterFor } from '../../common/data-converter.js';
 import { createWorker, type PodmanTrackerWorker, type WorkerConfig } from '../../worker/worker.js';
 import { removeSession, requireEnv, stack, uniqueSession } from '../helpers.js';
 
@@ -33,7 +34,8 @@ export async function startTracker(prefix: string, overrides: Partial<WorkerConf
   );
   const running = worker.run();
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  // The client shares the worker's encryption keys, as a deployment's clients must.
+  const client = new Client({ connection, dataConverter: dataConverterFor(overrides.encryptionKeys) });
   const tracker = new PodmanTracker({ client, session, taskQueue });
   return {
     session,

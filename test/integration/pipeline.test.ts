@@ -7,20 +7,24 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { allowMountsIn, NO_POWERS } from '../../common/powers.js';
 import { wordLengthPipeline } from '../../examples/pipeline/workflows.js';
 import { stack } from '../helpers.js';
 import { startTracker, type TrackerFixture } from './fixtures.js';
 
 let f: TrackerFixture;
+let workDir: string;
 beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'pt-pipeline-'));
   f = await startTracker('pipeline', {
     workflowsPath: fileURLToPath(new URL('../../examples/pipeline/workflows.ts', import.meta.url)),
+    // Step 3 stages in step 2's files: the worker mounts that folder and nothing else.
+    powers: allowMountsIn(NO_POWERS, workDir),
   });
 });
 afterAll(() => f?.close());
 
 it('runs three container steps through executeChild, each on the previous output', async () => {
-  const workDir = await mkdtemp(join(tmpdir(), 'pt-pipeline-'));
   const result = await f.client.workflow.execute(wordLengthPipeline, {
     workflowId: `pipeline-${f.session}`,
     taskQueue: f.taskQueue,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrmaaError } from '../../common/errors.js';
+import { NO_POWERS } from '../../common/powers.js';
 import type { JobTemplateInput } from '../../common/template.js';
 import {
   ActivityHarness,
@@ -18,7 +19,16 @@ import {
 } from '../helpers.js';
 
 const session = uniqueSession('mapping');
-const h = new ActivityHarness();
+// The powers these mappings need, granted as an operator would (bind mounts from the temp folder only).
+const h = new ActivityHarness({
+  powers: {
+    ...NO_POWERS,
+    privileged: true,
+    hostNamespaces: ['ipc', 'uts', 'pid'],
+    mountAllow: [tmpdir()],
+    bindMounts: true,
+  },
+});
 let seq = 0;
 let stageDir: string;
 

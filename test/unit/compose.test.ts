@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { NO_POWERS } from '../../common/powers.js';
 import { configFromEnv } from '../../worker/worker.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -298,6 +299,32 @@ describe('docker-compose.yml', () => {
     for (const key of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'PODMAN_TRACKER_TASK_QUEUE', 'CONTAINER_HOST']) {
       expect(Object.keys(env)).toContain(key);
     }
+  });
+
+  it('grants jobs no host powers and leaves encryption off unless the settings say otherwise', () => {
+    const config = configFromEnv(environmentOf(worker));
+    expect(config.powers).toEqual(NO_POWERS);
+    expect(config.encryptionKeys).toEqual([]);
+    const granted = configFromEnv(
+      environmentOf(
+        loadCompose({
+          PODMAN_TRACKER_ALLOW_PRIVILEGED: 'true',
+          PODMAN_TRACKER_ALLOW_HOST_NAMESPACES: 'net',
+          PODMAN_TRACKER_MOUNT_ALLOW: '/srv/jobs',
+          PODMAN_TRACKER_IMAGE_ALLOW: 'localhost/podman-tracker/*',
+          PODMAN_TRACKER_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+        }).services.worker!,
+      ),
+    );
+    expect(granted.powers).toEqual({
+      ...NO_POWERS,
+      privileged: true,
+      hostNamespaces: ['net'],
+      bindMounts: true,
+      mountAllow: ['/srv/jobs'],
+      imageAllow: ['localhost/podman-tracker/*'],
+    });
+    expect(granted.encryptionKeys).toHaveLength(1);
   });
 
   /** `host:port` must be a service of the stack and a port its container serves. */
