@@ -5,7 +5,7 @@ import { PodmanTracker } from '../client/tracker.js';
 import { dataConverterFromEnv } from '../common/data-converter.js';
 import { DrmaaError } from '../common/errors.js';
 import { isJobState, JOB_CONTROL_ACTIONS, type JobState } from '../common/states.js';
-import { configFromEnv, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
+import { configFromEnv, positiveCount, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
 import { progress } from './progress.js';
 import { addTemplateOptions, parseDuration, templateFrom, type TemplateFlags } from './template-options.js';
 
@@ -103,6 +103,17 @@ program
     '--image-allow <pattern>',
     'run only images matching a pattern (`*`: anything), e.g. localhost/podman-tracker/*; repeatable (PODMAN_TRACKER_IMAGE_ALLOW)',
     collect,
+  )
+  // Load limits: how much this worker takes on at once.
+  .option(
+    '--max-concurrent-activities <n>',
+    "activities at once per task queue (PODMAN_TRACKER_MAX_CONCURRENT_ACTIVITIES; default: Temporal's)",
+    (v) => positiveCount(v, '--max-concurrent-activities'),
+  )
+  .option(
+    '--max-concurrent-workflow-tasks <n>',
+    "workflow tasks at once (PODMAN_TRACKER_MAX_CONCURRENT_WORKFLOW_TASKS; default: Temporal's)",
+    (v) => positiveCount(v, '--max-concurrent-workflow-tasks'),
   )
   .action(async (o: Omit<WorkerFlags, 'temporalAddress' | 'namespace' | 'taskQueue'>) => {
     const g = globals();

@@ -2,9 +2,10 @@
 //  [--task-queue Q] [--host-name NAME] [--disable-image-pull] [--identity FILE]
 //  [--ssh-known-hosts FILE] [--ssh-tofu] [--allow-privileged]
 //  [--allow-host-namespaces ipc,uts,pid,net|all] [--allow-bind-mounts] [--mount-allow DIR]...
-//  [--allow-gpus] [--image-allow PATTERN]...`; each flag also has its variable.
+//  [--allow-gpus] [--image-allow PATTERN]...
+//  [--max-concurrent-activities N] [--max-concurrent-workflow-tasks N]`; each flag also has its variable.
 import { parseArgs } from 'node:util';
-import { configFromEnv, runWorker, withFlags } from './worker.js';
+import { configFromEnv, positiveCount, runWorker, withFlags } from './worker.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     'mount-allow': { type: 'string', multiple: true },
     'allow-gpus': { type: 'boolean' },
     'image-allow': { type: 'string', multiple: true },
+    'max-concurrent-activities': { type: 'string' },
+    'max-concurrent-workflow-tasks': { type: 'string' },
   },
 });
 await runWorker(
@@ -42,5 +45,10 @@ await runWorker(
     mountAllow: values['mount-allow'],
     allowGpus: values['allow-gpus'],
     imageAllow: values['image-allow'],
+    maxConcurrentActivities: positiveCount(values['max-concurrent-activities'], '--max-concurrent-activities'),
+    maxConcurrentWorkflowTasks: positiveCount(
+      values['max-concurrent-workflow-tasks'],
+      '--max-concurrent-workflow-tasks',
+    ),
   }),
 );

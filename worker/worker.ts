@@ -40,6 +40,21 @@ export interface WorkerConfig {
   powers?: WorkerPowers;
   /** Payload encryption keys, shared with the clients: the first encrypts; none: payloads in clear. */
   encryptionKeys?: readonly EncryptionKey[];
+
+  // Load limits: how much of the work this worker takes on at once (default: Temporal's).
+  /** Activities at once on each of its two task queues (a running job's wait holds one all along). */
+  maxConcurrentActivities?: number;
+  /** Workflow tasks at once. */
+  maxConcurrentWorkflowTasks?: number;
+}
+
+/** A positive whole number from a flag or variable, or undefined when it is not given. */
+export function positiveCount(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new DrmaaError('InvalidArgument', `${name}: "${value}" is not a positive whole number`);
+  return n;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -61,6 +76,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     },
     powers: powersFromEnv(env),
     encryptionKeys: encryptionKeysFromEnv(env),
+    ...loadLimitsFromEnv(env),
+  };
+}
+
+function loadLimitsFromEnv(
+  env: NodeJS.ProcessEnv,
+): Pick<WorkerConfig, 'maxConcurrentActivities' | 'maxConcurrentWorkflowTasks'> {
+  const activities = 'PODMAN_TRACKER_MAX_CONCURRENT_ACTIVITIES';
+  const workflowTasks = 'PODMAN_TRACKER_MAX_CONCURRENT_WORKFLOW_TASKS';
+  return {
+    maxConcurrentActivities: positiveCount(env[activities], activities),
+    maxConcurrentWorkflowTasks: positiveCount(env[workflowTasks], workflowTasks),
   };
 }
 
@@ -78,6 +105,8 @@ export interface WorkerFlags extends PowerSettings {
   identity?: string;
   sshKnownHosts?: string;
   sshTofu?: boolean;
+  maxConcurrentActivities?: number;
+  maxConcurrentWorkflowTasks?: number;
 }
 
 export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
@@ -97,6 +126,8 @@ export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
     },
     // Flags that grant add to what the variables grant; an allow-list given replaces theirs.
     powers: workerPowers(f, base.powers ?? NO_POWERS),
+    maxConcurrentActivities: f.maxConcurrentActivities ?? base.maxConcurrentActivities,
+    maxConcurrentWorkflowTasks: f.maxConcurrentWorkflowTasks ?? base.maxConcurrentWorkflowTasks,
   };
 }
 
@@ -156,6 +187,7 @@ async function workerOn(
     namespace: config.namespace,
     shutdownGraceTime: config.shutdownGraceMs,
     dataConverter: dataConverterFor(config.encryptionKeys),
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
   };
   const workers = await Promise.all([
     Worker.create({
@@ -163,6 +195,7 @@ async function workerOn(
       taskQueue: config.taskQueue,
       // The array job's local activities run where its workflow does: on the shared queue.
       activities: { ...activities, ...createTaskActivities() },
+      maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
       ...workflowSource(config),
     }),
     Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, hostName), activities }),

@@ -1,12 +1,20 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { makeParentDirs } from '../../activities/streams.js';
+
+const dirs: string[] = [];
+const tempDir = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pt-dirs-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
 describe('makeParentDirs', () => {
   it('makes the missing directories above a file, and is harmless when they exist', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pt-dirs-'));
+    const dir = await tempDir();
     await makeParentDirs(join(dir, 'a/b/c/out.txt'));
     await makeParentDirs(join(dir, 'a/b/c/out.txt'));
     expect(await readdir(join(dir, 'a/b'))).toEqual(['c']);
@@ -19,7 +27,7 @@ describe('makeParentDirs', () => {
   });
 
   it('fails where a parent is a file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pt-dirs-'));
+    const dir = await tempDir();
     await writeFile(join(dir, 'file'), '');
     await expect(makeParentDirs(join(dir, 'file/below/out.txt'))).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
