@@ -9,12 +9,12 @@ import { DrmaaError, invalidState, jobNotExists } from '../common/errors.js';
 import { checkPowers, NO_POWERS, type WorkerPowers } from '../common/powers.js';
 import { isEndState, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplateInput } from '../common/template.js';
+import { eventHubOf } from './events.js';
 import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
 import { taskEndedSignal } from '../workflows/definitions.js';
 import { isNotFound, podmanMessage, statusOf, toDrmaaError } from './podman.js';
 import {
   attachStdin,
-  containerEvents,
   feedStdin,
   makeParentDirs,
   readLogs,
@@ -120,6 +120,7 @@ async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
 
 export function createActivities(opts: PodmanActivityOptions) {
   const docker = opts.docker;
+  const events = eventHubOf(docker);
   const logLimit = opts.logLimitBytes ?? DEFAULT_LOG_LIMIT;
   let hostName: Promise<string> | undefined;
   const podmanHost = () =>
@@ -258,10 +259,19 @@ export function createActivities(opts: PodmanActivityOptions) {
     }
 
     const host = await podmanHost();
-    let existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
+    // An earlier attempt's container is looked up first only when the job may have taken its own
+    // name; under the derived name, create itself reports it (the name is taken) at no extra cost.
+    let existing = req.preferredName
+      ? await earlierContainer(input.jobId, req.derivedName, req.preferredName)
+      : undefined;
     if (!existing) {
       // Only a container still to be made needs the powers: one an earlier attempt made is the job's.
-      await checkPowers(req.create, opts.powers ?? NO_POWERS);
+      await checkPowers(req.create, opts.powers ?? NO_POWERS).catch(async (err: unknown) => {
+        existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName);
+        if (!existing) throw err;
+      });
+    }
+    if (!existing) {
       let name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
       const create = () => docker.createContainer({ ...req.create, name });
       try {
@@ -363,7 +373,7 @@ export function createActivities(opts: PodmanActivityOptions) {
     if (!id) return status(undefined);
 
     return await new Promise<JobStatus>((resolve, reject) => {
-      let stream: Readable | undefined;
+      let stopWatching: (() => void) | undefined;
       let settled = false;
       let restartGrace: NodeJS.Timeout | undefined;
       const heartbeatMs = Math.max(1000, Math.min(10_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
@@ -379,7 +389,7 @@ export function createActivities(opts: PodmanActivityOptions) {
         clearTimeout(giveUp);
         clearTimeout(restartGrace);
         ctx.cancellationSignal.removeEventListener('abort', onAbort);
-        stream?.destroy();
+        stopWatching?.();
         fn();
       };
       const onAbort = () => settle(() => reject(ctx.cancellationSignal.reason ?? new Error('cancelled')));
@@ -403,22 +413,19 @@ export function createActivities(opts: PodmanActivityOptions) {
       const fail = (err: unknown) =>
         settle(() => reject(toDrmaaError(err, 'DrmCommunication', `waiting for job ${ref.jobId}`)));
 
-      containerEvents(docker, id, (e) => {
-        if (e.Action === 'start' || e.Action === 'restart') clearTimeout(restartGrace);
-        if (e.Action === 'die' || e.Action === 'died' || e.Action === 'remove') check(e).catch(fail);
-      })
-        .then((s) => {
-          stream = s;
-          if (settled) {
-            s.destroy();
-            return;
-          }
-          // The stream ends only when Podman's service goes away: retry, and resubscribe then.
-          s.on('end', () =>
-            fail(new DrmaaError('DrmCommunication', `Podman's event stream ended`, { retryable: true })),
-          );
-          s.on('error', fail);
-          // Subscribed: now look once more, so an exit between the first look and here is not missed.
+      events
+        .watch(id, {
+          onEvent: (e) => {
+            if (e.Action === 'start' || e.Action === 'restart') clearTimeout(restartGrace);
+            if (e.Action === 'die' || e.Action === 'died' || e.Action === 'remove') check(e).catch(fail);
+          },
+          // The stream breaks only when Podman's service goes away: retry, and watch again then.
+          onBroken: (err) => fail(new DrmaaError('DrmCommunication', `Podman's event stream ended: ${err.message}`)),
+        })
+        .then((stop) => {
+          stopWatching = stop;
+          if (settled) return stop();
+          // Watching: now look once more, so an exit between the first look and here is not missed.
           return check();
         })
         .catch(fail);

@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import type http from 'node:http';
 import { parseConnectionUri, type PodmanConnection } from '../common/connection.js';
 import { DrmaaError, type ErrorKind } from '../common/errors.js';
+import { closeEventHub } from './events.js';
 import { SshAgent, SshTunnel, type SshOptions } from './ssh.js';
 
 export type { SshOptions } from './ssh.js';
@@ -35,6 +36,7 @@ export function dockerFor(c: PodmanConnection, ssh: SshOptions = {}): Docker {
 
 /** Closes what the client holds open beyond its requests (the SSH connection of an ssh:// client). */
 export function disconnect(docker: Docker): void {
+  closeEventHub(docker);
   (docker.modem as { agent?: http.Agent }).agent?.destroy();
 }
 

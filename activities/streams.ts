@@ -206,8 +206,8 @@ function closeStream(s: Writable): Promise<void> {
 
 export interface ContainerEvent {
   Action: string;
-  id: string;
-  Actor?: { Attributes?: Record<string, string> };
+  id?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
 }
 
 /**
@@ -216,12 +216,11 @@ export interface ContainerEvent {
  */
 export async function containerEvents(
   docker: Docker,
-  containerId: string,
+  containerId: string | undefined,
   onEvent: (e: ContainerEvent) => void,
 ): Promise<Readable> {
-  const stream = (await docker.getEvents({
-    filters: JSON.stringify({ container: [containerId], type: ['container'] }),
-  })) as unknown as Readable;
+  const filters = containerId ? { container: [containerId], type: ['container'] } : { type: ['container'] };
+  const stream = (await docker.getEvents({ filters: JSON.stringify(filters) })) as unknown as Readable;
   let buffered = '';
   stream.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');

@@ -3,7 +3,14 @@
 // (`<task queue>@<host>`), so that a job's later activities reach the host that holds its container.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import type Docker from 'dockerode';
 import { createActivities } from '../activities/index.js';
 import { createTaskActivities } from '../activities/tasks.js';
@@ -217,7 +224,23 @@ async function workerOn(
 }
 
 /** Runs a worker until SIGINT or SIGTERM (Temporal's Worker.run handles both and drains gracefully). */
-export async function runWorker(config: WorkerConfig): Promise<void> {
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/** The worker's log level from PODMAN_TRACKER_LOG_LEVEL (default INFO: a few lines per job). */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const level = (env.PODMAN_TRACKER_LOG_LEVEL ?? 'INFO').toUpperCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new DrmaaError(
+      'InvalidArgument',
+      `PODMAN_TRACKER_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${level}"`,
+    );
+  }
+  return level as LogLevel;
+}
+
+export async function runWorker(config: WorkerConfig, logLevel: LogLevel = logLevelFromEnv()): Promise<void> {
+  // Before anything connects: the runtime is made once, with its logger.
+  Runtime.install({ logger: new DefaultLogger(logLevel) });
   const worker = await createWorker(config);
   console.log(
     `podman-tracker worker: Podman ${shown(config)} (host ${worker.hostName}), Temporal ${config.temporalAddress}, ` +

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, positiveCount, withFlags } from '../../worker/worker.js';
+import { configFromEnv, logLevelFromEnv, positiveCount, withFlags } from '../../worker/worker.js';
 
 describe('worker load limits', () => {
   it('are Temporal defaults unless a variable or flag sets them; a flag wins', () => {
@@ -26,5 +26,15 @@ describe('worker load limits', () => {
       }),
     );
     expect(() => positiveCount(value, '--max-concurrent-activities')).toThrow(/--max-concurrent-activities/);
+  });
+});
+
+describe('worker log level', () => {
+  it('is INFO unless PODMAN_TRACKER_LOG_LEVEL says otherwise; a bad one is InvalidArgument', () => {
+    expect(logLevelFromEnv({})).toBe('INFO');
+    expect(logLevelFromEnv({ PODMAN_TRACKER_LOG_LEVEL: 'warn' })).toBe('WARN');
+    expect(() => logLevelFromEnv({ PODMAN_TRACKER_LOG_LEVEL: 'loud' })).toThrow(
+      expect.objectContaining({ kind: 'InvalidArgument', message: expect.stringContaining('TRACE, DEBUG, INFO') }),
+    );
   });
 });
