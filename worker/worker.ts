@@ -195,6 +195,8 @@ async function workerOn(
     shutdownGraceTime: config.shutdownGraceMs,
     dataConverter: dataConverterFor(config.encryptionKeys),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+    // Jobs are created (and short ones watched) by local activities: the same limit holds for them.
+    maxConcurrentLocalActivityExecutions: config.maxConcurrentActivities,
   };
   const workers = await Promise.all([
     Worker.create({
