@@ -76,7 +76,7 @@ function hashedMatch(field: string, name: string): boolean {
 }
 
 /** Does the entry's host field name this host? A matching `!pattern` rules the entry out. */
-export function entryMatches(entry: KnownHostEntry, name: string): boolean {
+function entryMatches(entry: KnownHostEntry, name: string): boolean {
   if (entry.hosts.startsWith('|')) return hashedMatch(entry.hosts, name);
   let matched = false;
   for (const p of entry.hosts.split(',')) {

@@ -68,16 +68,17 @@ export function podmanMessage(err: unknown): string {
 export function toDrmaaError(err: unknown, kind: ErrorKind, context: string): DrmaaError {
   if (err instanceof DrmaaError) return err;
   const status = statusOf(err);
+  const message = podmanMessage(err);
   // A full disk, Podman's (its storage) or the worker's (output files): retrying cannot help until
   // someone makes room, and the message must say which disk.
-  if (/no space left on device|ENOSPC/i.test(podmanMessage(err)) || (err as ModemError)?.code === 'ENOSPC') {
+  if (/no space left on device|ENOSPC/i.test(message) || (err as ModemError)?.code === 'ENOSPC') {
     const where = status === undefined ? "on the worker's disk" : "in Podman's storage";
-    return new DrmaaError('OutOfResource', `${context}: no space left ${where}: ${podmanMessage(err)}`, {
+    return new DrmaaError('OutOfResource', `${context}: no space left ${where}: ${message}`, {
       cause: err instanceof Error ? err : undefined,
     });
   }
   if (status === undefined) {
-    return new DrmaaError('DrmCommunication', `${context}: cannot reach Podman: ${podmanMessage(err)}`, {
+    return new DrmaaError('DrmCommunication', `${context}: cannot reach Podman: ${message}`, {
       retryable: true,
       cause: err instanceof Error ? err : undefined,
     });
@@ -86,5 +87,5 @@ export function toDrmaaError(err: unknown, kind: ErrorKind, context: string): Dr
   if (status === 413 || status === 414 || status === 431) {
     return new DrmaaError('InvalidArgument', `${context}: the request is too large for Podman (HTTP ${status})`);
   }
-  return new DrmaaError(kind, `${context}: ${podmanMessage(err)}`);
+  return new DrmaaError(kind, `${context}: ${message}`);
 }

@@ -40,11 +40,10 @@ export interface SshOptions {
   identityPassphrase?: string;
   /** An ssh-agent socket to log in with (SSH_AUTH_SOCK). */
   agentSocket?: string;
-  /** Keep-alive interval; three unanswered ones drop the connection (dialled again on next use). */
-  keepaliveIntervalMs?: number;
 }
 
-const DEFAULT_KEEPALIVE_MS = 15_000;
+/** Keep-alive interval; three unanswered ones drop the connection (dialled again on next use). */
+const KEEPALIVE_MS = 15_000;
 const READY_TIMEOUT_MS = 20_000;
 /** ssh2's host key algorithms, in its own order of preference. */
 const HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
@@ -61,7 +60,7 @@ export function knownHostsPath(o: SshOptions): string {
   return o.knownHostsFile || join(homedir(), '.ssh', 'known_hosts');
 }
 
-export const describeSsh = (c: SshConnection) => `ssh://${c.user}@${c.host}:${c.port}`;
+const describeSsh = (c: SshConnection) => `ssh://${c.user}@${c.host}:${c.port}`;
 
 type Credentials = Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent' | 'password'>;
 
@@ -218,7 +217,7 @@ export class SshTunnel {
           port: this.target.port,
           username: this.target.user,
           ...this.credentials.config,
-          keepaliveInterval: this.options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_MS,
+          keepaliveInterval: KEEPALIVE_MS,
           keepaliveCountMax: 3,
           readyTimeout: READY_TIMEOUT_MS,
           algorithms: { serverHostKey: hostKeyAlgorithms(recordedKeyTypes(entries, this.name)) },

@@ -15,8 +15,14 @@ export interface ClosedTask {
   state: JobState;
 }
 
-/** Starts at a time: enough to fill slots fast, few enough not to flood the frontend. */
-const START_BATCH = 50;
+/** Calls to Temporal at a time: enough to fill slots fast, few enough not to flood the frontend. */
+const BATCH = 50;
+
+async function inBatches<T, R>(items: T[], call: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += BATCH) out.push(...(await Promise.all(items.slice(i, i + BATCH).map(call))));
+  return out;
+}
 
 export function createTaskActivities() {
   return {
@@ -26,22 +32,18 @@ export function createTaskActivities() {
      */
     async startTasks(taskQueue: string, starts: TaskStart[]): Promise<void> {
       const { client } = Context.current();
-      for (let i = 0; i < starts.length; i += START_BATCH) {
-        await Promise.all(
-          starts.slice(i, i + START_BATCH).map((s) =>
-            client.workflow
-              .start('jobWorkflow', {
-                workflowId: s.workflowId,
-                taskQueue,
-                args: [s.input],
-                workflowIdReusePolicy: 'REJECT_DUPLICATE',
-              })
-              .catch((err: unknown) => {
-                if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-              }),
-          ),
-        );
-      }
+      await inBatches(starts, (s) =>
+        client.workflow
+          .start('jobWorkflow', {
+            workflowId: s.workflowId,
+            taskQueue,
+            args: [s.input],
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          })
+          .catch((err: unknown) => {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          }),
+      );
     },
 
     /**
@@ -50,18 +52,16 @@ export function createTaskActivities() {
      */
     async closedTasks(workflowIds: string[]): Promise<ClosedTask[]> {
       const { client } = Context.current();
-      const closed: ClosedTask[] = [];
-      for (const workflowId of workflowIds) {
+      const looks = await inBatches(workflowIds, async (workflowId): Promise<ClosedTask | undefined> => {
         const handle = client.workflow.getHandle<() => Promise<JobWorkflowResult>>(workflowId);
         let status: string;
         try {
           status = (await handle.describe()).status.name;
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) closed.push({ workflowId, state: 'failed' });
-          else throw err;
-          continue;
+          if (err instanceof WorkflowNotFoundError) return { workflowId, state: 'failed' };
+          throw err;
         }
-        if (status === 'RUNNING') continue;
+        if (status === 'RUNNING') return undefined;
         const state =
           status === 'COMPLETED'
             ? await handle.result().then(
@@ -69,9 +69,9 @@ export function createTaskActivities() {
                 () => 'failed' as const,
               )
             : 'failed';
-        closed.push({ workflowId, state });
-      }
-      return closed;
+        return { workflowId, state };
+      });
+      return looks.filter((c) => c !== undefined);
     },
   };
 }

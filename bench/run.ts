@@ -34,6 +34,12 @@ const socket = env('PODMAN_TRACKER_PODMAN_SOCKET');
 const stackDir = env('PODMAN_TRACKER_STACK_DIR');
 const podmanArgs = ['--remote', '--url', `unix://${socket}`];
 const now = () => performance.now();
+/** Milliseconds that an awaited call took. */
+const timed = async (call: () => Promise<unknown>) => {
+  const t0 = now();
+  await call();
+  return now() - t0;
+};
 /** `true`, removed once its result is in: the same work as `podman run --rm IMAGE true`. */
 const TRUE_JOB = { jobCategory: image, remoteCommand: 'true', extension: { extensionList: { rm: 'true' } } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -164,7 +170,7 @@ async function main() {
         finishToResult: [] as number[],
       };
       for (let i = 0; i < REPEAT; i++) {
-        let t0 = now();
+        const t0 = now();
         const submitted = Date.now();
         const id = await tracker.addJob(TRUE_JOB);
         const r = await tracker.result(id);
@@ -173,9 +179,7 @@ async function main() {
         phases.submitToDispatch.push(Date.parse(r.info.dispatchTime!) - submitted);
         phases.dispatchToFinish.push(Date.parse(r.info.finishTime!) - Date.parse(r.info.dispatchTime!));
         phases.finishToResult.push(resultAt - Date.parse(r.info.finishTime!));
-        t0 = now();
-        await podman('run', '--rm', image, 'true');
-        raw.push(now() - t0);
+        raw.push(await timed(() => podman('run', '--rm', image, 'true')));
       }
       const one = stats(ours);
       const oneRaw = stats(raw);
@@ -258,29 +262,21 @@ async function main() {
       const suspend: number[] = [];
       const resume: number[] = [];
       for (let i = 0; i < REPEAT; i++) {
-        let t0 = now();
-        await idleTracker.jobControl(sleepers[0]!, 'suspend');
-        suspend.push(now() - t0);
-        t0 = now();
-        await idleTracker.jobControl(sleepers[0]!, 'resume');
-        resume.push(now() - t0);
+        suspend.push(await timed(() => idleTracker.jobControl(sleepers[0]!, 'suspend')));
+        resume.push(await timed(() => idleTracker.jobControl(sleepers[0]!, 'resume')));
       }
-      const s4 = stats(suspend);
-      const r4 = stats(resume);
-      rows.push({
-        case: '4 control: suspend',
-        measure: 'ms',
-        podmanTracker: s4,
-        target: '< 300 ms',
-        met: s4.median < 300,
-      });
-      rows.push({
-        case: '4 control: resume',
-        measure: 'ms',
-        podmanTracker: r4,
-        target: '< 300 ms',
-        met: r4.median < 300,
-      });
+      for (const [action, ms] of [
+        ['suspend', stats(suspend)],
+        ['resume', stats(resume)],
+      ] as const) {
+        rows.push({
+          case: `4 control: ${action}`,
+          measure: 'ms',
+          podmanTracker: ms,
+          target: '< 300 ms',
+          met: ms.median < 300,
+        });
+      }
       await Promise.all(sleepers.map((j) => idleTracker.jobControl(j, 'terminate')));
       await Promise.all(sleepers.map((j) => idleTracker.wait(j, 60_000)));
     }

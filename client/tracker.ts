@@ -236,9 +236,7 @@ export class PodmanTracker {
   ): Promise<JobStatusView> {
     const now = await this.jobState(jobId);
     if (states.includes(now.state)) return now;
-    if (isEndState(now.state)) {
-      throw new DrmaaError('InvalidState', `job ${jobId} ended ${now.state}; it cannot reach ${states.join(' or ')}`);
-    }
+    if (isEndState(now.state)) throw cannotReach(jobId, now.state, states);
     if (timeoutMs === 0) throw new DrmaaError('Timeout', `job ${jobId} is ${now.state}, not ${states.join(' or ')}`);
     const task = TASK_ID.exec(jobId);
     if (task && !(await this.exists(jobId))) {
@@ -249,11 +247,7 @@ export class PodmanTracker {
       );
       const rest = timeoutMs === null ? null : Math.max(0, timeoutMs - (Date.now() - started));
       if (!began) throw new DrmaaError('Timeout', `job ${jobId} is still queued, not ${states.join(' or ')}`);
-      if (!(await this.exists(jobId))) {
-        const s = await this.jobState(jobId); // ended in the queue (terminated there)
-        if (states.includes(s.state)) return s;
-        throw new DrmaaError('InvalidState', `job ${jobId} ended ${s.state}; it cannot reach ${states.join(' or ')}`);
-      }
+      // Started, or ended in the queue (terminated there): the first look above answers either.
       return this.wait(jobId, rest, states);
     }
     return this.call(jobId, async (h) => {
@@ -264,7 +258,7 @@ export class PodmanTracker {
         // The job ended between the first look and the update: its final state answers.
         const end = await h.query(jobStateQuery);
         if (states.includes(end.state)) return end;
-        throw new DrmaaError('InvalidState', `job ${jobId} ended ${end.state}; it cannot reach ${states.join(' or ')}`);
+        throw cannotReach(jobId, end.state, states);
       }
     });
   }
@@ -372,4 +366,8 @@ export class PodmanTracker {
     const s = await h.query(jobStateQuery).catch(() => undefined);
     return s ? new DrmaaError('InvalidState', `${what}: it is ${s.state}`) : err;
   }
+}
+
+function cannotReach(jobId: string, ended: JobState, states: JobState[]): DrmaaError {
+  return new DrmaaError('InvalidState', `job ${jobId} ended ${ended}; it cannot reach ${states.join(' or ')}`);
 }

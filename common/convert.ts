@@ -4,7 +4,7 @@
 import type Docker from 'dockerode';
 import { DrmaaError, invalidArgument, unsupportedAttribute } from './errors.js';
 import { EXTENSION_KEYS, type JobTemplate } from './template.js';
-import { parseBytes } from './units.js';
+import { parseBytes, requireSafe } from './units.js';
 
 export const LABEL = {
   job: 'podman-tracker.job',
@@ -45,7 +45,7 @@ const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const MAX_CONTAINER_NAME = 128;
 /** A template travels whole in Temporal's history (2 MiB a payload) and, as JSON, in its container's
  * labels next to copies of jobName and accountingString (Podman takes about 1 MiB of labels). */
-export const MAX_TEMPLATE_BYTES = 256 * 1024;
+const MAX_TEMPLATE_BYTES = 256 * 1024;
 /** Linux's MAX_ARG_STRLEN: a longer argument or environment entry makes the job's exec fail. */
 const MAX_ARG_BYTES = 128 * 1024;
 /** Linux's HOST_NAME_MAX. */
@@ -203,12 +203,6 @@ function requireExecString(field: string, value: string): string {
     );
   }
   return value;
-}
-
-/** Podman reads these numbers as 64-bit integers; past 2^53 JSON cannot carry them exactly anyway. */
-function requireSafe(field: string, value: string, n: number): number {
-  if (!Number.isSafeInteger(n)) throw invalidArgument(`${field}: "${value}" is too large`);
-  return n;
 }
 
 function bind(host: string, container: string): string {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { DrmaaError, invalidArgument } from './errors.js';
 
-export const HOST_NAMESPACES = ['ipc', 'uts', 'pid', 'net'] as const;
+const HOST_NAMESPACES = ['ipc', 'uts', 'pid', 'net'] as const;
 export type HostNamespace = (typeof HOST_NAMESPACES)[number];
 
 export interface WorkerPowers {
@@ -37,7 +37,7 @@ export const NO_POWERS: WorkerPowers = Object.freeze({
 });
 
 /** How an operator grants each power: the worker's flag and its variable. */
-export const POWER_OPTIONS = {
+const POWER_OPTIONS = {
   privileged: { flag: '--allow-privileged', env: 'PODMAN_TRACKER_ALLOW_PRIVILEGED' },
   hostNamespaces: { flag: '--allow-host-namespaces', env: 'PODMAN_TRACKER_ALLOW_HOST_NAMESPACES' },
   bindMounts: { flag: '--allow-bind-mounts', env: 'PODMAN_TRACKER_ALLOW_BIND_MOUNTS' },
@@ -155,7 +155,7 @@ async function realPath(p: string): Promise<string | undefined> {
 }
 
 /** Whether `p` is `dir` or lies in it (both absolute and normalised). */
-export function isWithin(dir: string, p: string): boolean {
+function isWithin(dir: string, p: string): boolean {
   const rel = path.relative(dir, p);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }

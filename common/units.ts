@@ -8,7 +8,11 @@ export function parseBytes(value: string, field: string): number {
   if (!m) throw invalidArgument(`${field}: "${value}" is not a size such as 512m or 1g`);
   const bytes = Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
   if (bytes <= 0) throw invalidArgument(`${field}: "${value}" must be larger than zero`);
-  // Podman reads sizes as 64-bit integers; past 2^53 JSON cannot carry them exactly anyway.
-  if (!Number.isSafeInteger(bytes)) throw invalidArgument(`${field}: "${value}" is too large`);
-  return bytes;
+  return requireSafe(field, value, bytes);
+}
+
+/** Podman reads numbers as 64-bit integers; past 2^53 JSON cannot carry them exactly anyway. */
+export function requireSafe(field: string, value: string, n: number): number {
+  if (!Number.isSafeInteger(n)) throw invalidArgument(`${field}: "${value}" is too large`);
+  return n;
 }

@@ -225,8 +225,7 @@ async function workerOn(
   };
 }
 
-/** Runs a worker until SIGINT or SIGTERM (Temporal's Worker.run handles both and drains gracefully). */
-export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
 /** The worker's log level from PODMAN_TRACKER_LOG_LEVEL (default INFO: a few lines per job). */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
@@ -240,6 +239,7 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel 
   return level as LogLevel;
 }
 
+/** Runs a worker until SIGINT or SIGTERM (Temporal's Worker.run handles both and drains gracefully). */
 export async function runWorker(config: WorkerConfig, logLevel: LogLevel = logLevelFromEnv()): Promise<void> {
   // Before anything connects: the runtime is made once, with its logger.
   Runtime.install({ logger: new DefaultLogger(logLevel) });

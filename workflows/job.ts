@@ -208,8 +208,8 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     await wf.condition(wf.allHandlersFinished);
     return final;
   };
-  // An array task tells its array job as soon as its container has ended, so the next task can
-  // take the slot while this one still collects its output.
+  // An array task's end reaches its array job once: from the activity that saw the container end
+  // (so the next task takes the slot at once), else from here when the job ends.
   let told = false;
   const tellArrayJob = async (ended: JobState) => {
     if (told || input.arrayJobId === undefined || input.taskNumber === undefined) return;
@@ -238,12 +238,15 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   if (terminateRequested) return endWithoutContainer('terminated');
   if (!released) return endWithoutContainer('deadline');
 
+  // What the activity that waits needs besides the container: the output files, and the array job
+  // to tell the moment the container ends.
+  const files = { outputPath: template.outputPath, errorPath: template.errorPath, joinFiles: template.joinFiles };
+  const task =
+    input.arrayJobId !== undefined && input.taskNumber !== undefined
+      ? { arrayJobId: input.arrayJobId, taskNumber: input.taskNumber }
+      : undefined;
   /** Watches the running job on its host until it ends, or the deadline ends it. */
-  const watch = async (
-    acts: ReturnType<typeof activitiesOn>,
-    files: Parameters<PodmanActivities['waitAndCollect']>[1],
-    task: Parameters<PodmanActivities['waitAndCollect']>[2],
-  ) => {
+  const watch = async (acts: ReturnType<typeof activitiesOn>) => {
     let exited = false;
     const exit = acts.waitAndCollect(ref(), files, task).finally(() => {
       exited = true;
@@ -285,11 +288,6 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
 
     // Running: until the container exits, or the deadline ends it. The activity that waits also
     // tells an array job the moment the container ends, then collects the output.
-    const task =
-      input.arrayJobId !== undefined && input.taskNumber !== undefined
-        ? { arrayJobId: input.arrayJobId, taskNumber: input.taskNumber }
-        : undefined;
-    const files = { outputPath: template.outputPath, errorPath: template.errorPath, joinFiles: template.joinFiles };
     const quick =
       here && !terminateRequested && deadlineMs() === undefined
         ? await waitHere(ref(), files, task, QUICK_WAIT_MS)
@@ -298,7 +296,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       ended,
       collected,
       told: toldByActivity,
-    } = quick && quick.ended.state !== 'running' ? quick : await watch(acts, files, task);
+    } = quick && quick.ended.state !== 'running' ? quick : await watch(acts);
     if (toldByActivity) told = true;
 
     if (ended.state === 'undetermined' || !collected) {

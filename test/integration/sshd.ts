@@ -88,14 +88,13 @@ export async function startSshd(): Promise<Sshd> {
   const dir = await mkdtemp(join(tmpdir(), 'podman-tracker-sshd-'));
   // sshd insists on its privilege separation directory (made by the ssh service, which does not run here).
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const [hostKey, otherHostKey, clientKey] = await Promise.all([
+  const [hostKey, otherHostKey, clientKey, , agentKey] = await Promise.all([
     keygen(join(dir, 'host_key')),
     keygen(join(dir, 'other_host_key')),
     keygen(join(dir, 'client_key')),
     keygen(join(dir, 'stranger_key')),
     keygen(join(dir, 'agent_key')),
   ]);
-  const agentKey = (await readFile(join(dir, 'agent_key.pub'), 'utf8')).trim();
   await writeFile(join(dir, 'authorized_keys'), `${clientKey}\n${agentKey}\n`, { mode: 0o600 });
   const port = await freePort();
   const config = join(dir, 'sshd_config');
