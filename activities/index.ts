@@ -328,16 +328,11 @@ export function createActivities(opts: PodmanActivityOptions) {
    * Collects an ended job's result: its JobInfo, its bounded output, and its output files on the
    * worker's host; then removes the container if the template asked for `rm`.
    */
-  async function collect(
-    ref: ContainerRef,
-    files: OutputFiles = {},
-    seen?: Docker.ContainerInspectInfo,
-  ): Promise<JobResult> {
-    // The look that saw the exit serves here too; a container removed since then is found gone
-    // when its output is read, and is then as vanished as one no look finds.
-    const vanished = { state: 'undetermined', subState: 'containerNotFound' } as const;
-    const c = seen ?? (await inspect(ref));
-    if (!c) return vanished;
+  async function collect(ref: ContainerRef, files: OutputFiles = {}): Promise<JobResult> {
+    // A look of its own, not the one that saw the exit: a container removed by hand is often still
+    // there at the exit (its removal kills it) and gone by now, and only this look can tell.
+    const c = await inspect(ref);
+    if (!c) return { state: 'undetermined', subState: 'containerNotFound' };
     const s = await status(c);
     if (!isEndState(s.state)) throw invalidState(`job ${ref.jobId} is ${s.state}, not ended`);
     // Output files that cannot be written (a full disk, a folder the worker may not write) do not
@@ -346,7 +341,6 @@ export function createActivities(opts: PodmanActivityOptions) {
     try {
       await writeOutputFiles(docker, c.Id, files);
     } catch (err) {
-      if (isNotFound(err)) return vanished;
       // writeOutputFiles names a file it cannot write as a DrmaaError; anything else is Podman's.
       if (!(err instanceof DrmaaError)) throw toDrmaaError(err, 'Internal', `reading the output of job ${ref.jobId}`);
       filesFailed = err;
@@ -356,7 +350,6 @@ export function createActivities(opts: PodmanActivityOptions) {
     try {
       output = await readLogs(docker, c.Id, logLimit);
     } catch (err) {
-      if (isNotFound(err)) return vanished;
       throw toDrmaaError(err, 'Internal', `collecting the output of job ${ref.jobId}`);
     }
     if (filesFailed && s.info) {
@@ -374,20 +367,14 @@ export function createActivities(opts: PodmanActivityOptions) {
     return { ...s, output };
   }
 
-  /**
-   * Waits for the exit; with `withinMs`, gives up after that long and answers `running`. Also gives
-   * the look that saw the exit, for the collection to use.
-   */
-  async function waitExit(
-    ref: ContainerRef,
-    withinMs?: number,
-  ): Promise<{ status: JobStatus; seen?: Docker.ContainerInspectInfo }> {
+  /** Waits for the exit; with `withinMs`, gives up after that long and answers `running`. */
+  async function waitExit(ref: ContainerRef, withinMs?: number): Promise<JobStatus> {
     const ctx = Context.current();
     // Subscribe first, then look: an exit in between is not missed, and one look is enough.
     const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
-    if (!id) return { status: await status(undefined) };
+    if (!id) return status(undefined);
 
-    return await new Promise((resolve, reject) => {
+    return await new Promise<JobStatus>((resolve, reject) => {
       let stopWatching: (() => void) | undefined;
       let settled = false;
       let restartGrace: NodeJS.Timeout | undefined;
@@ -396,7 +383,7 @@ export function createActivities(opts: PodmanActivityOptions) {
       const giveUp =
         withinMs === undefined
           ? undefined
-          : setTimeout(() => settle(() => resolve({ status: { state: 'running', subState: '' } })), withinMs);
+          : setTimeout(() => settle(() => resolve({ state: 'running', subState: '' })), withinMs);
       const settle = (fn: () => void) => {
         if (settled) return;
         settled = true;
@@ -414,7 +401,7 @@ export function createActivities(opts: PodmanActivityOptions) {
         const c = await inspect({ ...ref, containerId: id });
         // Removed before its result was collected (by hand, or with its host): the job's
         // container vanished; the workflow decides whether to run it again.
-        if (!c) return settle(() => resolve({ status: { state: 'undetermined', subState: 'containerNotFound' } }));
+        if (!c) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
         const s = await status(c);
         if (!isEndState(s.state)) return;
         // An exit under a restart policy is followed by a start; one stopped by the user is not.
@@ -423,7 +410,7 @@ export function createActivities(opts: PodmanActivityOptions) {
           restartGrace = setTimeout(() => check().catch(fail), RESTART_GRACE_MS);
           return;
         }
-        settle(() => resolve({ status: s, seen: c }));
+        settle(() => resolve(s));
       };
       const fail = (err: unknown) =>
         settle(() => reject(toDrmaaError(err, 'DrmCommunication', `waiting for job ${ref.jobId}`)));
@@ -584,8 +571,8 @@ export function createActivities(opts: PodmanActivityOptions) {
      * heartbeating meanwhile; returns at once if it has already exited. A restart policy that
      * brings the container back keeps the wait going. Cancellation ends the wait immediately.
      */
-    async waitForExit(ref: ContainerRef): Promise<JobStatus> {
-      return (await waitExit(ref)).status;
+    waitForExit(ref: ContainerRef): Promise<JobStatus> {
+      return waitExit(ref);
     },
 
     /**
@@ -600,11 +587,11 @@ export function createActivities(opts: PodmanActivityOptions) {
       task?: ArrayTaskRef,
       withinMs?: number,
     ): Promise<WaitAndCollectResult> {
-      const { status: ended, seen } = await waitExit(ref, withinMs);
+      const ended = await waitExit(ref, withinMs);
       // Vanished, or (with withinMs) still running: nothing to collect yet.
       if (ended.state === 'undetermined' || !isEndState(ended.state)) return { ended, told: false };
       const told = task ? await tellArrayJob(task, ended.state) : false;
-      const collected = await withHeartbeat(() => collect(ref, files, seen));
+      const collected = await withHeartbeat(() => collect(ref, files));
       return { ended, collected, told };
     },
   };

@@ -67,8 +67,13 @@ export function startFailure(err: unknown, what: string): unknown {
   if (!grpc) return err;
   const message = `${what}: Temporal refused it: ${grpc.details || grpc.message}`;
   switch (grpc.code) {
+    case GRPC.RESOURCE_EXHAUSTED:
+      // A message over gRPC's size limit is the caller's to fix; a rate limit or a busy server passes.
+      if (!/larger than max|too large|size (limit|exceed)/i.test(`${grpc.details} ${grpc.message}`)) {
+        return new DrmaaError('TryLater', message, { retryable: true });
+      }
+      return new DrmaaError('InvalidArgument', message);
     case GRPC.INVALID_ARGUMENT:
-    case GRPC.RESOURCE_EXHAUSTED: // a message over gRPC's size limit
       return new DrmaaError('InvalidArgument', message);
     case GRPC.PERMISSION_DENIED:
     case GRPC.UNAUTHENTICATED:

@@ -64,6 +64,14 @@ export function positiveCount(value: string | undefined, name: string): number |
   return n;
 }
 
+/** A yes/no variable: 1/true or 0/false (or unset); anything else is refused, not read as no. */
+function switchFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
+  const v = (env[name] ?? '').trim().toLowerCase();
+  if (v === '1' || v === 'true') return true;
+  if (v === '' || v === '0' || v === 'false') return false;
+  throw new DrmaaError('InvalidArgument', `${name}: "${env[name]}" is not true or false`);
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return {
     podmanUri: defaultConnectionUri(env),
@@ -71,11 +79,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.PODMAN_TRACKER_TASK_QUEUE ?? 'podman-tracker',
     hostName: env.PODMAN_TRACKER_HOST_NAME || undefined,
-    disableImagePull: /^(1|true)$/i.test(env.PODMAN_TRACKER_DISABLE_IMAGE_PULL ?? ''),
-    shutdownGraceMs: Number(env.PODMAN_TRACKER_SHUTDOWN_GRACE_MS ?? 10_000),
+    disableImagePull: switchFromEnv(env, 'PODMAN_TRACKER_DISABLE_IMAGE_PULL'),
+    shutdownGraceMs: positiveCount(env.PODMAN_TRACKER_SHUTDOWN_GRACE_MS, 'PODMAN_TRACKER_SHUTDOWN_GRACE_MS') ?? 10_000,
     ssh: {
       knownHostsFile: env.PODMAN_TRACKER_SSH_KNOWN_HOSTS || undefined,
-      trustOnFirstUse: /^(1|true)$/i.test(env.PODMAN_TRACKER_SSH_TOFU ?? ''),
+      trustOnFirstUse: switchFromEnv(env, 'PODMAN_TRACKER_SSH_TOFU'),
       // Podman's own clients read CONTAINER_SSHKEY and SSH_AUTH_SOCK.
       identityFile: env.CONTAINER_SSHKEY || undefined,
       identityPassphrase: env.CONTAINER_SSHKEY_PASSPHRASE || undefined,

@@ -13,6 +13,8 @@ describe('a refused workflow start', () => {
   it.each([
     [3, 'Blob data size exceeds limit.', 'InvalidArgument'],
     [8, 'grpc: received message larger than max (5000455 vs. 4194304)', 'InvalidArgument'],
+    [8, 'namespace rate limit exceeded', 'TryLater'],
+    [8, 'Workflow is busy.', 'TryLater'],
     [7, 'Request unauthorized.', 'DeniedByDrms'],
     [14, 'No connection established', 'DrmCommunication'],
   ])('gRPC code %i is %s', (code, details, kind) => {
