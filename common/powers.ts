@@ -7,6 +7,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { DrmaaError, invalidArgument } from './errors.js';
+import { parseSwitch } from './units.js';
 
 const HOST_NAMESPACES = ['ipc', 'uts', 'pid', 'net'] as const;
 export type HostNamespace = (typeof HOST_NAMESPACES)[number];
@@ -261,10 +262,7 @@ function list(value: string | readonly string[]): string[] {
 
 function flag(value: boolean | string | undefined, power: keyof typeof POWER_OPTIONS): boolean {
   if (value === undefined || typeof value === 'boolean') return value ?? false;
-  const v = value.trim().toLowerCase();
-  if (v === '1' || v === 'true') return true;
-  if (v === '' || v === '0' || v === 'false') return false;
-  throw invalidArgument(`${setting(power)}: "${value}" is not true or false`);
+  return parseSwitch(value, setting(power));
 }
 
 function namespaces(value: string | readonly string[] | undefined): HostNamespace[] {

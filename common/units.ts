@@ -16,3 +16,11 @@ export function requireSafe(field: string, value: string, n: number): number {
   if (!Number.isSafeInteger(n)) throw invalidArgument(`${field}: "${value}" is too large`);
   return n;
 }
+
+/** A yes/no setting: 1/true or 0/false (or empty); anything else is refused, never read as no. */
+export function parseSwitch(value: string, field: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === '1' || v === 'true') return true;
+  if (v === '' || v === '0' || v === 'false') return false;
+  throw invalidArgument(`${field}: "${value}" is not true or false`);
+}

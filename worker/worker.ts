@@ -16,6 +16,7 @@ import { createActivities } from '../activities/index.js';
 import { createTaskActivities } from '../activities/tasks.js';
 import { connect, disconnect, type SshOptions } from '../activities/podman.js';
 import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
+import { parseSwitch } from '../common/units.js';
 import { dataConverterFor, encryptionKeysFromEnv } from '../common/data-converter.js';
 import type { EncryptionKey } from '../common/encryption.js';
 import { DrmaaError } from '../common/errors.js';
@@ -64,13 +65,7 @@ export function positiveCount(value: string | undefined, name: string): number |
   return n;
 }
 
-/** A yes/no variable: 1/true or 0/false (or unset); anything else is refused, not read as no. */
-function switchFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
-  const v = (env[name] ?? '').trim().toLowerCase();
-  if (v === '1' || v === 'true') return true;
-  if (v === '' || v === '0' || v === 'false') return false;
-  throw new DrmaaError('InvalidArgument', `${name}: "${env[name]}" is not true or false`);
-}
+const switchFromEnv = (env: NodeJS.ProcessEnv, name: string) => parseSwitch(env[name] ?? '', name);
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return {
