@@ -16,6 +16,8 @@ export async function recordConcurrency(session: string): Promise<ConcurrencyRec
   })) as unknown as Readable;
   const running = new Set<string>();
   const state = { peak: 0, starts: 0 };
+  // Podman 4.3 repeats events on the stream when it rotates its events file: each counts once.
+  const seen = new Set<string>();
   let buffered = '';
   stream.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
@@ -24,7 +26,10 @@ export async function recordConcurrency(session: string): Promise<ConcurrencyRec
       const line = buffered.slice(0, nl).trim();
       buffered = buffered.slice(nl + 1);
       if (!line) continue;
-      const e = JSON.parse(line) as { Action: string; id: string };
+      const e = JSON.parse(line) as { Action: string; id: string; timeNano?: number };
+      const key = `${e.id} ${e.Action} ${e.timeNano}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       if (e.Action === 'start') {
         running.add(e.id);
         state.starts++;
