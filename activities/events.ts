@@ -50,7 +50,7 @@ export class ContainerEventHub {
   }
 
   private open(): Promise<Readable> {
-    this.stream ??= containerEvents(this.docker, undefined, (e) => {
+    this.stream ??= containerEvents(this.docker, [], (e) => {
       const id = e.id ?? e.Actor?.ID;
       for (const w of (id && this.watchers.get(id)) || []) w.onEvent(e);
     }).then(

@@ -207,20 +207,27 @@ function closeStream(s: Writable): Promise<void> {
 export interface ContainerEvent {
   Action: string;
   id?: string;
+  timeNano?: number;
   Actor?: { ID?: string; Attributes?: Record<string, string> };
 }
 
+/** Recent events remembered, to know a repeat when Podman sends one again. */
+const REMEMBERED_EVENTS = 4096;
+
 /**
- * Subscribes to one container's events. Podman 4.3 names the die filter "died" where Docker says
- * "die", so this filters by container only and leaves the choice of actions to the caller.
+ * Subscribes to container events: of the containers with all the given labels, or of all. Podman 4.3
+ * names the die filter "died" where Docker says "die", so the choice of actions is the caller's.
+ * Podman 4.3 also sends events again when it rotates its events file: one container, action and
+ * nanosecond is passed on once.
  */
 export async function containerEvents(
   docker: Docker,
-  containerId: string | undefined,
+  labels: string[],
   onEvent: (e: ContainerEvent) => void,
 ): Promise<Readable> {
-  const filters = containerId ? { container: [containerId], type: ['container'] } : { type: ['container'] };
+  const filters = labels.length ? { type: ['container'], label: labels } : { type: ['container'] };
   const stream = (await docker.getEvents({ filters: JSON.stringify(filters) })) as unknown as Readable;
+  const seen = new Set<string>();
   let buffered = '';
   stream.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');
@@ -228,7 +235,15 @@ export async function containerEvents(
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, nl).trim();
       buffered = buffered.slice(nl + 1);
-      if (line) onEvent(JSON.parse(line) as ContainerEvent);
+      if (!line) continue;
+      const e = JSON.parse(line) as ContainerEvent;
+      if (e.timeNano !== undefined) {
+        const key = `${e.id ?? e.Actor?.ID} ${e.Action} ${e.timeNano}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (seen.size > REMEMBERED_EVENTS) seen.delete(seen.values().next().value!);
+      }
+      onEvent(e);
     }
   });
   return stream;

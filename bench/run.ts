@@ -228,13 +228,14 @@ async function main() {
           cpu.ours.push(diff(cpu0, cpu1));
           cpu.raw.push(diff(cpu1, cpu2));
         }
-        const ratio = stats(ours).median / stats(raw).median;
+        const [oursStats, rawStats] = [stats(ours), stats(raw)];
+        const ratio = oursStats.median / rawStats.median;
         const rounds = ours.map((o, i) => `${(o / raw[i]!).toFixed(2)}x`).join(', ');
         rows.push({
           case: `2 array, maxParallel ${p}`,
           measure: `tasks/s, ${ARRAY_TASKS} tasks`,
-          podmanTracker: stats(ours),
-          raw: stats(raw),
+          podmanTracker: oursStats,
+          raw: rawStats,
           ratio,
           target: '>= 1.0x raw',
           met: ratio >= 1.0,
@@ -380,13 +381,9 @@ async function main() {
     await podman('rm', '-f', '--filter', 'label=bench=go-loop').catch(() => undefined);
   }
 
-  const num = (x: number, small: number) => x.toFixed(x < 10 ? small : x < 100 ? 1 : 0);
+  const num = (x: number) => x.toFixed(x < 10 ? 2 : x < 100 ? 1 : 0);
   const fmt = (x: Stats | number | undefined) =>
-    x === undefined
-      ? ''
-      : typeof x === 'number'
-        ? num(x, 2)
-        : `${num(x.median, 2)} (${num(x.min, 2)}-${num(x.max, 2)}, n=${x.n})`;
+    x === undefined ? '' : typeof x === 'number' ? num(x) : `${num(x.median)} (${num(x.min)}-${num(x.max)}, n=${x.n})`;
   console.table(
     rows.map((r) => ({
       case: r.case,

@@ -1,9 +1,9 @@
 // Load: 200 jobs submitted at once by 10 clients (each its own Temporal connection) to one worker
 // that runs at most 8 activities at a time per task queue. All are accepted, all finish with their
 // own output, and Podman's events show exactly one container made and started for each.
-import type { Readable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerEvents } from '../../activities/streams.js';
 import { PodmanTracker } from '../../client/tracker.js';
 import { LABEL } from '../../common/convert.js';
 import { podmanClient, requireEnv, sessionContainers, stack } from '../helpers.js';
@@ -14,35 +14,14 @@ const JOBS_PER_CLIENT = 20;
 const MAX_CONCURRENT_ACTIVITIES = 8;
 
 /**
- * Records the session's container events as they happen, from Podman's event stream. (Not
- * `podman events --since`: the stack's event log file is rotated under load and loses them; and the
- * stream may deliver an event again when it rotates: one container, action and nanosecond is one event.)
+ * Records the session's container events as they happen, from Podman's event stream (not `podman
+ * events --since`: the stack's event log file is rotated under load and loses them).
  */
 async function recordEvents(session: string) {
-  const stream = (await podmanClient().getEvents({
-    filters: JSON.stringify({ type: ['container'], label: [`${LABEL.session}=${session}`] }),
-  })) as unknown as Readable;
   const events: Array<{ action: string; job: string; id: string }> = [];
-  const seen = new Set<string>();
-  let buffered = '';
-  stream.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl).trim();
-      buffered = buffered.slice(nl + 1);
-      if (!line) continue;
-      const e = JSON.parse(line) as {
-        Action: string;
-        id: string;
-        timeNano?: number;
-        Actor?: { Attributes?: Record<string, string> };
-      };
-      const key = `${e.id} ${e.Action} ${e.timeNano}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      events.push({ action: e.Action, job: e.Actor?.Attributes?.[LABEL.job] ?? '?', id: e.id });
-    }
-  });
+  const stream = await containerEvents(podmanClient(), [`${LABEL.session}=${session}`], (e) =>
+    events.push({ action: e.Action, job: e.Actor?.Attributes?.[LABEL.job] ?? '?', id: e.id! }),
+  );
   stream.on('error', () => undefined);
   return { events, stop: () => stream.destroy() };
 }
