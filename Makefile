@@ -3,7 +3,7 @@ SHELL := /bin/bash
 STACK := scripts/stack
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build lint typecheck unit test demo stack-up stack-down bench clean
+.PHONY: help deps build lint typecheck unit test demo stack-up stack-down bench bench-floor clean
 
 help:
 	@echo "make demo   start the local stack and run a job end to end"
@@ -47,6 +47,11 @@ bench:
 	$(STACK) up
 	$(MAKE) --no-print-directory build
 	@eval "$$($(STACK) env)"; node --import tsx bench/run.ts
+
+# What Temporal alone costs per array task, in this project's shape and the cheapest other (BENCHMARKS.md).
+bench-floor:
+	$(STACK) up
+	@eval "$$($(STACK) env)"; node --import tsx bench/floor.ts
 
 stack-up:
 	$(STACK) up

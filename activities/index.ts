@@ -79,6 +79,19 @@ export interface ArrayTaskRef {
   taskNumber: number;
 }
 
+/** The first moments of a job's wait, done by the call that creates it (see createAndWatch). */
+export interface QuickWatch {
+  files: OutputFiles;
+  task?: ArrayTaskRef;
+  withinMs: number;
+}
+
+export interface CreatedAndWatched {
+  started: StartedContainer;
+  /** How the first wait ended; absent when it was not asked for or failed. */
+  quick?: WaitAndCollectResult;
+}
+
 export interface WaitAndCollectResult {
   /** How the wait ended: an end state, or `undetermined` when the container vanished. */
   ended: JobStatus;
@@ -448,6 +461,26 @@ export function createActivities(opts: PodmanActivityOptions) {
     }
   }
 
+  /**
+   * The rest of a job's life in one activity: waits for the exit (as waitForExit), tells an array
+   * job at once so the next task can take the slot, then collects the result (as collectResult).
+   * One activity instead of two, and no workflow task in between: a task costs Temporal less.
+   * With `withinMs` it waits at most that long and answers `running` if the job has not ended.
+   */
+  async function waitAndCollect(
+    ref: ContainerRef,
+    files: OutputFiles = {},
+    task?: ArrayTaskRef,
+    withinMs?: number,
+  ): Promise<WaitAndCollectResult> {
+    const ended = await waitExit(ref, withinMs);
+    // Vanished, or (with withinMs) still running: nothing to collect yet.
+    if (ended.state === 'undetermined' || !isEndState(ended.state)) return { ended, told: false };
+    const told = task ? await tellArrayJob(task, ended.state) : false;
+    const collected = await withHeartbeat(() => collect(ref, files));
+    return { ended, collected, told };
+  }
+
   return {
     /**
      * Creates the job's container and starts it. A retry finds the container an earlier attempt
@@ -575,24 +608,27 @@ export function createActivities(opts: PodmanActivityOptions) {
       return waitExit(ref);
     },
 
+    /** See waitAndCollect above. */
+    waitAndCollect,
+
     /**
-     * The rest of a job's life in one activity: waits for the exit (as waitForExit), tells an array
-     * job at once so the next task can take the slot, then collects the result (as collectResult).
-     * One activity instead of two, and no workflow task in between: a task costs Temporal less.
-     * With `withinMs` it waits at most that long and answers `running` if the job has not ended.
+     * Creation (as createAndStartContainer) and the job's first `quick.withinMs` (as waitAndCollect)
+     * in one call: a short job is created, started, seen to end and collected with one local
+     * activity of its workflow. A failure after the creation is not thrown: a retry would create the
+     * container again if it had been removed meanwhile; the answer has no `quick` then, and the
+     * workflow watches the job with an activity of its own.
      */
-    async waitAndCollect(
-      ref: ContainerRef,
-      files: OutputFiles = {},
-      task?: ArrayTaskRef,
-      withinMs?: number,
-    ): Promise<WaitAndCollectResult> {
-      const ended = await waitExit(ref, withinMs);
-      // Vanished, or (with withinMs) still running: nothing to collect yet.
-      if (ended.state === 'undetermined' || !isEndState(ended.state)) return { ended, told: false };
-      const told = task ? await tellArrayJob(task, ended.state) : false;
-      const collected = await withHeartbeat(() => collect(ref, files));
-      return { ended, collected, told };
+    async createAndWatch(input: SubmitJobInput, quick?: QuickWatch): Promise<CreatedAndWatched> {
+      const started = await withHeartbeat(() => createAndStart(input));
+      if (!quick) return { started };
+      const ref = { jobId: input.jobId, containerId: started.containerId };
+      try {
+        return { started, quick: await waitAndCollect(ref, quick.files, quick.task, quick.withinMs) };
+      } catch (err) {
+        if (Context.current().cancellationSignal.aborted) throw err; // cancelled: not a failure to hide
+        log.warn('first wait failed; the job is watched again', { jobId: input.jobId, error: String(err) });
+        return { started };
+      }
     },
   };
 }

@@ -1,7 +1,7 @@
 // One workflow per job: the job's DRMAA2 lifecycle, kept durable by Temporal. Deterministic: no
 // I/O here; every Podman operation is an activity on the worker of the host that holds the container.
 import * as wf from '@temporalio/workflow';
-import type { PodmanActivities } from '../activities/index.js';
+import type { PodmanActivities, WaitAndCollectResult } from '../activities/index.js';
 import { DrmaaError } from '../common/errors.js';
 import { isEndState, isJobState, JOB_CONTROL_ACTIONS, type JobControlAction, type JobState } from '../common/states.js';
 import type { JobInfo, JobTemplate } from '../common/template.js';
@@ -102,14 +102,24 @@ function activitiesOn(taskQueue: string) {
  * through the server (fewer events, one round trip less per job). A crash mid-create replays the
  * workflow task and runs it again, which finds the container the first attempt made.
  */
-const { createAndStartContainer: createHere, waitAndCollect: waitHere } = wf.proxyLocalActivities<PodmanActivities>({
+const {
+  createAndWatch: createHere,
+  createAndStartContainer: createHereV0,
+  waitAndCollect: waitHereV0,
+} = wf.proxyLocalActivities<PodmanActivities>({
   startToCloseTimeout: '10 minutes',
   retry: RETRY,
 });
 /**
- * A job created here is first watched here too, for this long: a short job (most array tasks) then
- * starts, ends and is collected in one workflow task. Queries and control wait for that task to
- * finish, so the window is short; a job still running after it is watched by a normal activity.
+ * Before this patch a job made here was created and first watched by two local activities. A job
+ * begun by a worker of then replays that way on a worker of now (an upgrade with jobs running).
+ */
+const CREATE_AND_WATCH = 'create-and-watch';
+/**
+ * A job created here is first watched here too, by the same local activity, for this long: a short
+ * job (most array tasks) then starts, ends and is collected in one workflow task with one activity.
+ * Queries and control wait for that task to finish, so the window is short; a job still running
+ * after it is watched by a normal activity.
  */
 const QUICK_WAIT_MS = 500;
 
@@ -262,10 +272,21 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   const here = !template.queueName;
   for (let run = 0; ; run++) {
     starting = true;
+    let quick: WaitAndCollectResult | undefined;
     try {
-      // A job for a named host is created by that host's worker; any other job where it is.
-      const create = here ? createHere : onHost().createAndStartContainer;
-      ({ containerId, host, dispatchTime } = await create({ ...input, template }));
+      // A job for a named host is created by that host's worker; any other job where it is, and
+      // (with no deadline to keep) watched there for its first moments.
+      const watchFirst = deadlineMs() === undefined ? { files, task, withinMs: QUICK_WAIT_MS } : undefined;
+      if (here && wf.patched(CREATE_AND_WATCH)) {
+        const created = await createHere({ ...input, template }, watchFirst);
+        ({ containerId, host, dispatchTime } = created.started);
+        quick = created.quick;
+      } else if (here) {
+        ({ containerId, host, dispatchTime } = await createHereV0({ ...input, template }));
+        if (watchFirst && !terminateRequested) quick = await waitHereV0(ref(), files, task, QUICK_WAIT_MS);
+      } else {
+        ({ containerId, host, dispatchTime } = await onHost().createAndStartContainer({ ...input, template }));
+      }
     } catch (err) {
       const e = DrmaaError.find(err);
       return endWithoutContainer('startFailed', e ? `${e.kind}: ${e.message}` : String(err));
@@ -284,19 +305,13 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       extension: { extensionList: { containerId: containerId!, image: template.jobCategory ?? '' } },
     };
     const acts = onHost();
-    if (terminateRequested) await acts.killJob(ref()); // asked while the container was being created
+    const endedQuickly = quick && quick.ended.state !== 'running' ? quick : undefined;
+    // Asked while the container was being created (a long pull lets a workflow task through).
+    if (terminateRequested && !endedQuickly) await acts.killJob(ref());
 
     // Running: until the container exits, or the deadline ends it. The activity that waits also
     // tells an array job the moment the container ends, then collects the output.
-    const quick =
-      here && !terminateRequested && deadlineMs() === undefined
-        ? await waitHere(ref(), files, task, QUICK_WAIT_MS)
-        : undefined;
-    const {
-      ended,
-      collected,
-      told: toldByActivity,
-    } = quick && quick.ended.state !== 'running' ? quick : await watch(acts);
+    const { ended, collected, told: toldByActivity } = endedQuickly ?? (await watch(acts));
     if (toldByActivity) told = true;
 
     if (ended.state === 'undetermined' || !collected) {

@@ -4,12 +4,16 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createActivities, type CreatedAndWatched } from '../../activities/index.js';
 import { DrmaaError } from '../../common/errors.js';
 import type { JobTemplateInput } from '../../common/template.js';
 import {
   ActivityHarness,
   podman,
+  podmanClient,
   podmanInspect,
   removeSession,
   sessionContainers,
@@ -91,7 +95,6 @@ describe('the Go tracker cases', () => {
 
   it('a short wait on a running job times out and leaves it running', async () => {
     const job = await submit({ remoteCommand: 'sleep', args: ['100'] });
-    const { MockActivityEnvironment } = await import('@temporalio/testing');
     const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
     const waiting = env.run(h.acts.waitForExit, job);
     await new Promise((r) => setTimeout(r, 500));
@@ -113,6 +116,45 @@ describe('retries and idempotence', () => {
     expect(r.collected).toMatchObject({ state: 'done', output: { stdout: 'finished\n', stderr: '' } });
     // rm: removed once collected (Podman lists short IDs)
     expect((await sessionContainers(session)).filter((id) => job.containerId.startsWith(id))).toEqual([]);
+  });
+
+  it('createAndWatch: a short job is created, seen to end and collected in one call', async () => {
+    const jobId = `${session}.watched-${++seq}`;
+    const input = { jobId, session, template: { jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', 'echo hi; exit 3'], extension: { extensionList: { rm: 'true' } } } }; // prettier-ignore
+    const r = await h.run('createAndWatch', input, { files: {}, withinMs: 5000 });
+    expect(r.started.containerId).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.quick?.ended.state).toBe('failed');
+    expect(r.quick?.collected).toMatchObject({ state: 'failed', info: { exitStatus: 3 }, output: { stdout: 'hi\n' } });
+    expect((await sessionContainers(session)).filter((id) => r.started.containerId.startsWith(id))).toEqual([]);
+  });
+
+  it('createAndWatch: without a window it only creates; a longer job answers running', async () => {
+    const template = { jobCategory: stack.testImage, remoteCommand: 'sleep', args: ['30'] };
+    const first = { jobId: `${session}.watched-${++seq}`, session, template };
+    const only = await h.run('createAndWatch', first);
+    expect(only.quick).toBeUndefined();
+    expect((await podmanInspect(only.started.containerId)).State.Running).toBe(true);
+    const job = { jobId: `${session}.watched-${++seq}`, session, template };
+    const r = await h.run('createAndWatch', job, { files: {}, withinMs: 300 });
+    expect(r.quick).toEqual({ ended: { state: 'running', subState: '' }, told: false });
+    await h.run('killJob', { jobId: first.jobId, containerId: only.started.containerId });
+    await h.run('killJob', { jobId: job.jobId, containerId: r.started.containerId });
+  });
+
+  it('createAndWatch: a failure after creation is not thrown (a retry could run the job twice); the container stays', async () => {
+    // The real Podman, except that its event stream is refused: the wait fails once the job exists.
+    const real = podmanClient();
+    const faulty = Object.assign(Object.create(real) as Docker, {
+      getEvents: () => Promise.reject(new Error('event stream refused')),
+    });
+    const acts = createActivities({ docker: faulty });
+    const jobId = `${session}.watched-${++seq}`;
+    const input = { jobId, session, template: { jobCategory: stack.testImage, remoteCommand: 'sleep', args: ['30'] } };
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
+    const r: CreatedAndWatched = await env.run(acts.createAndWatch, input, { files: {}, withinMs: 5000 });
+    expect(r.quick).toBeUndefined();
+    expect((await podmanInspect(r.started.containerId)).State.Running).toBe(true);
+    await h.run('killJob', { jobId, containerId: r.started.containerId });
   });
 
   it('create-and-start twice with one job ID leaves one container', async () => {
