@@ -79,15 +79,14 @@ export interface ArrayTaskRef {
   taskNumber: number;
 }
 
-/** The first moments of a job's wait, done by the call that creates it (see createAndWatch). */
+/** The first moments of a job's wait, done by the call that creates it (see createAndStartContainer). */
 export interface QuickWatch {
   files: OutputFiles;
   task?: ArrayTaskRef;
   withinMs: number;
 }
 
-export interface CreatedAndWatched {
-  started: StartedContainer;
+export interface CreatedContainer extends StartedContainer {
   /** How the first wait ended; absent when it was not asked for or failed. */
   quick?: WaitAndCollectResult;
 }
@@ -485,10 +484,23 @@ export function createActivities(opts: PodmanActivityOptions) {
     /**
      * Creates the job's container and starts it. A retry finds the container an earlier attempt
      * created (by its job label) and only starts it if it has not started yet. Bad input is
-     * refused before any container exists; a container that cannot start is removed.
+     * refused before any container exists; a container that cannot start is removed. With `quick`
+     * it also waits (as waitAndCollect with `withinMs`) for the job's first moments: a short job
+     * is then created, started, seen to end and collected by one local activity of its workflow.
      */
-    createAndStartContainer(input: SubmitJobInput): Promise<StartedContainer> {
-      return withHeartbeat(() => createAndStart(input));
+    async createAndStartContainer(input: SubmitJobInput, quick?: QuickWatch): Promise<CreatedContainer> {
+      const started = await withHeartbeat(() => createAndStart(input));
+      if (!quick) return started;
+      // A failure after the creation is not thrown: a retry would create the container again if it
+      // had been removed meanwhile. The answer has no `quick` then, and the workflow waits again.
+      const ref = { jobId: input.jobId, containerId: started.containerId };
+      try {
+        return { ...started, quick: await waitAndCollect(ref, quick.files, quick.task, quick.withinMs) };
+      } catch (err) {
+        if (Context.current().cancellationSignal.aborted) throw err; // cancelled: not a failure to hide
+        log.warn('first wait failed; the job is watched again', { jobId: input.jobId, error: String(err) });
+        return started;
+      }
     },
 
     /** Collects an ended job's result (see collect). */
@@ -610,26 +622,6 @@ export function createActivities(opts: PodmanActivityOptions) {
 
     /** See waitAndCollect above. */
     waitAndCollect,
-
-    /**
-     * Creation (as createAndStartContainer) and the job's first `quick.withinMs` (as waitAndCollect)
-     * in one call: a short job is created, started, seen to end and collected with one local
-     * activity of its workflow. A failure after the creation is not thrown: a retry would create the
-     * container again if it had been removed meanwhile; the answer has no `quick` then, and the
-     * workflow watches the job with an activity of its own.
-     */
-    async createAndWatch(input: SubmitJobInput, quick?: QuickWatch): Promise<CreatedAndWatched> {
-      const started = await withHeartbeat(() => createAndStart(input));
-      if (!quick) return { started };
-      const ref = { jobId: input.jobId, containerId: started.containerId };
-      try {
-        return { started, quick: await waitAndCollect(ref, quick.files, quick.task, quick.withinMs) };
-      } catch (err) {
-        if (Context.current().cancellationSignal.aborted) throw err; // cancelled: not a failure to hide
-        log.warn('first wait failed; the job is watched again', { jobId: input.jobId, error: String(err) });
-        return { started };
-      }
-    },
   };
 }
 

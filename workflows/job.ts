@@ -102,19 +102,10 @@ function activitiesOn(taskQueue: string) {
  * through the server (fewer events, one round trip less per job). A crash mid-create replays the
  * workflow task and runs it again, which finds the container the first attempt made.
  */
-const {
-  createAndWatch: createHere,
-  createAndStartContainer: createHereV0,
-  waitAndCollect: waitHereV0,
-} = wf.proxyLocalActivities<PodmanActivities>({
+const { createAndStartContainer: createHere, waitAndCollect: waitHere } = wf.proxyLocalActivities<PodmanActivities>({
   startToCloseTimeout: '10 minutes',
   retry: RETRY,
 });
-/**
- * Before this patch a job made here was created and first watched by two local activities. A job
- * begun by a worker of then replays that way on a worker of now (an upgrade with jobs running).
- */
-const CREATE_AND_WATCH = 'create-and-watch';
 /**
  * A job created here is first watched here too, by the same local activity, for this long: a short
  * job (most array tasks) then starts, ends and is collected in one workflow task with one activity.
@@ -273,17 +264,12 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   for (let run = 0; ; run++) {
     starting = true;
     let quick: WaitAndCollectResult | undefined;
+    // A job for a named host is created by that host's worker; any other job where it is, and (with
+    // no deadline to keep) watched there for its first moments by the same call.
+    const watchFirst = here && deadlineMs() === undefined ? { files, task, withinMs: QUICK_WAIT_MS } : undefined;
     try {
-      // A job for a named host is created by that host's worker; any other job where it is, and
-      // (with no deadline to keep) watched there for its first moments.
-      const watchFirst = deadlineMs() === undefined ? { files, task, withinMs: QUICK_WAIT_MS } : undefined;
-      if (here && wf.patched(CREATE_AND_WATCH)) {
-        const created = await createHere({ ...input, template }, watchFirst);
-        ({ containerId, host, dispatchTime } = created.started);
-        quick = created.quick;
-      } else if (here) {
-        ({ containerId, host, dispatchTime } = await createHereV0({ ...input, template }));
-        if (watchFirst && !terminateRequested) quick = await waitHereV0(ref(), files, task, QUICK_WAIT_MS);
+      if (here) {
+        ({ containerId, host, dispatchTime, quick } = await createHere({ ...input, template }, watchFirst));
       } else {
         ({ containerId, host, dispatchTime } = await onHost().createAndStartContainer({ ...input, template }));
       }
@@ -293,6 +279,10 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     } finally {
       starting = false;
     }
+    // No first wait came back with the creation (it failed; or, in a history recorded before the
+    // creation did it, it was never asked for): it gets a call of its own, as it always had before.
+    // The rule replays those histories unchanged, so no patch marker is needed.
+    if (watchFirst && !quick && !terminateRequested) quick = await waitHere(ref(), files, task, QUICK_WAIT_MS);
     if (state === 'queued') state = 'running';
     wf.log.info('job running', { jobId, host, containerId });
     info = {

@@ -7,7 +7,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createActivities, type CreatedAndWatched } from '../../activities/index.js';
+import { createActivities, type CreatedContainer } from '../../activities/index.js';
 import { DrmaaError } from '../../common/errors.js';
 import type { JobTemplateInput } from '../../common/template.js';
 import {
@@ -118,30 +118,30 @@ describe('retries and idempotence', () => {
     expect((await sessionContainers(session)).filter((id) => job.containerId.startsWith(id))).toEqual([]);
   });
 
-  it('createAndWatch: a short job is created, seen to end and collected in one call', async () => {
+  it('createAndStartContainer with a first wait: a short job is created, seen to end and collected in one call', async () => {
     const jobId = `${session}.watched-${++seq}`;
     const input = { jobId, session, template: { jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', 'echo hi; exit 3'], extension: { extensionList: { rm: 'true' } } } }; // prettier-ignore
-    const r = await h.run('createAndWatch', input, { files: {}, withinMs: 5000 });
-    expect(r.started.containerId).toMatch(/^[0-9a-f]{64}$/);
+    const r = await h.run('createAndStartContainer', input, { files: {}, withinMs: 5000 });
+    expect(r.containerId).toMatch(/^[0-9a-f]{64}$/);
     expect(r.quick?.ended.state).toBe('failed');
     expect(r.quick?.collected).toMatchObject({ state: 'failed', info: { exitStatus: 3 }, output: { stdout: 'hi\n' } });
-    expect((await sessionContainers(session)).filter((id) => r.started.containerId.startsWith(id))).toEqual([]);
+    expect((await sessionContainers(session)).filter((id) => r.containerId.startsWith(id))).toEqual([]);
   });
 
-  it('createAndWatch: without a window it only creates; a longer job answers running', async () => {
+  it('createAndStartContainer with a first wait: without a window it only creates; a longer job answers running', async () => {
     const template = { jobCategory: stack.testImage, remoteCommand: 'sleep', args: ['30'] };
     const first = { jobId: `${session}.watched-${++seq}`, session, template };
-    const only = await h.run('createAndWatch', first);
+    const only = await h.run('createAndStartContainer', first);
     expect(only.quick).toBeUndefined();
-    expect((await podmanInspect(only.started.containerId)).State.Running).toBe(true);
+    expect((await podmanInspect(only.containerId)).State.Running).toBe(true);
     const job = { jobId: `${session}.watched-${++seq}`, session, template };
-    const r = await h.run('createAndWatch', job, { files: {}, withinMs: 300 });
+    const r = await h.run('createAndStartContainer', job, { files: {}, withinMs: 300 });
     expect(r.quick).toEqual({ ended: { state: 'running', subState: '' }, told: false });
-    await h.run('killJob', { jobId: first.jobId, containerId: only.started.containerId });
-    await h.run('killJob', { jobId: job.jobId, containerId: r.started.containerId });
+    await h.run('killJob', { jobId: first.jobId, containerId: only.containerId });
+    await h.run('killJob', { jobId: job.jobId, containerId: r.containerId });
   });
 
-  it('createAndWatch: a failure after creation is not thrown (a retry could run the job twice); the container stays', async () => {
+  it('createAndStartContainer with a first wait: a failure after creation is not thrown (a retry could run the job twice); the container stays', async () => {
     // The real Podman, except that its event stream is refused: the wait fails once the job exists.
     const real = podmanClient();
     const faulty = Object.assign(Object.create(real) as Docker, {
@@ -151,10 +151,10 @@ describe('retries and idempotence', () => {
     const jobId = `${session}.watched-${++seq}`;
     const input = { jobId, session, template: { jobCategory: stack.testImage, remoteCommand: 'sleep', args: ['30'] } };
     const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
-    const r: CreatedAndWatched = await env.run(acts.createAndWatch, input, { files: {}, withinMs: 5000 });
+    const r: CreatedContainer = await env.run(acts.createAndStartContainer, input, { files: {}, withinMs: 5000 });
     expect(r.quick).toBeUndefined();
-    expect((await podmanInspect(r.started.containerId)).State.Running).toBe(true);
-    await h.run('killJob', { jobId, containerId: r.started.containerId });
+    expect((await podmanInspect(r.containerId)).State.Running).toBe(true);
+    await h.run('killJob', { jobId, containerId: r.containerId });
   });
 
   it('create-and-start twice with one job ID leaves one container', async () => {

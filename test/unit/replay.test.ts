@@ -2,8 +2,8 @@
 // not leave them stuck on a nondeterminism error. The histories in test/fixtures/histories were
 // recorded from real runs before the change named in each case (fetched with the client's
 // fetchHistory and written with the proto's own toObject: the SDK's historyToJSON fails on the
-// copies of protobufjs npm installs here); a change to the workflows that breaks them needs a patch
-// (wf.patched), not new fixtures.
+// copies of protobufjs npm installs here); a change to the workflows that breaks them needs a way to
+// replay them (a rule that old histories follow, or wf.patched), not new fixtures.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees no named exports in it
@@ -36,7 +36,7 @@ async function replay(name: string): Promise<void> {
   await Worker.runReplayHistory({ workflowBundle: bundle }, await history(name), name);
 }
 
-describe('histories of before createAndWatch (create and first wait were two local activities)', () => {
+describe('histories of before the first wait came with the creation (they were two local activities)', () => {
   it('a short job, done in one workflow task', async () => {
     await expect(replay('job-short-done.json')).resolves.toBeUndefined();
   });
@@ -48,12 +48,12 @@ describe('histories of before createAndWatch (create and first wait were two loc
     await expect(replay('array-3-tasks.json')).resolves.toBeUndefined();
   });
   it('fails on a history the workflows cannot have made (the check can fail)', async () => {
-    // The first local activity renamed in its marker: not what a workflow with no patch marker runs.
+    // The first local activity renamed in its marker: not what the workflow runs first.
     const tampered = await history('job-short-done.json', (json) => {
       const marker = json.events.find((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED')!;
       const data = (marker.markerRecordedEventAttributes as MarkerJson).details.data.payloads[0]!;
       data.data = Buffer.from(
-        Buffer.from(data.data, 'base64').toString().replace('createAndStartContainer', 'createAndWatch'),
+        Buffer.from(data.data, 'base64').toString().replace('createAndStartContainer', 'pauseJob'),
       ).toString('base64');
     });
     await expect(Worker.runReplayHistory({ workflowBundle: bundle }, tampered, 'tampered')).rejects.toThrow(
