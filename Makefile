@@ -10,6 +10,7 @@ help:
 	@echo "make test   install what is missing, start the stack, lint, typecheck, run every test, stop the stack"
 	@echo "make build  compile TypeScript into dist/"
 	@echo "make bench  benchmarks against raw Podman (BENCH_SMOKE=1 for a quick run)"
+	@echo "make bench-floor  what Temporal alone costs per array task (no containers)"
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund

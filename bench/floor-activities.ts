@@ -3,6 +3,7 @@
 // benchmark's containers, and each Temporal call pays what it pays at that rate.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
+import { unitEnded } from './floor-workflows.js';
 
 const TASK_MS = Number(process.env.FLOOR_TASK_MS ?? 1000);
 
@@ -24,7 +25,7 @@ export const floorActivities = {
   /** As waitAndCollect does when a container ends: a signal to the array job. */
   async tellArray(arrayId: string, task: number): Promise<void> {
     await sleep(TASK_MS);
-    await Context.current().client.workflow.getHandle(arrayId).signal('unitEnded', task);
+    await Context.current().client.workflow.getHandle(arrayId).signal(unitEnded, task);
   },
   async runTask(_task: number): Promise<void> {
     await sleep(TASK_MS);

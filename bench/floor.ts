@@ -3,12 +3,10 @@
 // job, one local activity, a signal back) and in the cheapest alternative (each task one activity
 // of the array job). The worker runs in this process; its CPU and the Temporal server's are read
 // per task. Sizes: FLOOR_TASKS (200), FLOOR_PARALLEL (8), FLOOR_ROUNDS (3), FLOOR_TASK_MS (1000).
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { cpuSeconds, diff } from './cpu.js';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { cpuSeconds, diff, formatStats, stackPid, stats } from './measure.js';
 import { floorActivities } from './floor-activities.js';
 
 const count = (name: string, normal: number) => Number(process.env[name] ?? normal);
@@ -19,7 +17,7 @@ const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 const stackDir = process.env.PODMAN_TRACKER_STACK_DIR;
 if (!stackDir) throw new Error('PODMAN_TRACKER_STACK_DIR is not set: run through `make bench-floor`');
 
-Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error } }); // prettier-ignore
+Runtime.install({ logger: new DefaultLogger('WARN') });
 const taskQueue = `floor-${Date.now()}`;
 const worker = await Worker.create({
   connection: await NativeConnection.connect({ address }),
@@ -30,7 +28,7 @@ const worker = await Worker.create({
 const running = worker.run();
 const client = new Client({ connection: await Connection.connect({ address }) });
 const pids = {
-  temporal: Number(await readFile(join(stackDir, 'pids/temporal.pid'), 'utf8')),
+  temporal: await stackPid(stackDir, 'temporal'),
   worker: process.pid,
 };
 const designs = ['workflowPerTask', 'activityPerTask'] as const;
@@ -52,18 +50,15 @@ for (let round = 1; round <= ROUNDS; round++) {
     p.tps.push(TASKS / seconds);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const range = (xs: number[]) =>
-  `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)})`;
 console.log(
   `${TASKS} tasks that sleep ${process.env.FLOOR_TASK_MS ?? 1000} ms, maxParallel ${PARALLEL}, ${ROUNDS} rounds; median (min-max)`,
 );
 console.table(
   designs.map((d) => ({
     design: d,
-    'Temporal server CPU ms/task': range(per[d]!.temporal),
-    'worker CPU ms/task': range(per[d]!.worker),
-    'tasks/s': range(per[d]!.tps),
+    'Temporal server CPU ms/task': formatStats(stats(per[d]!.temporal)),
+    'worker CPU ms/task': formatStats(stats(per[d]!.worker)),
+    'tasks/s': formatStats(stats(per[d]!.tps)),
   })),
 );
 worker.shutdown();

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { PodmanTracker } from '../client/tracker.js';
-import { cpuSeconds, diff } from './cpu.js';
+import { cpuSeconds, diff, formatStats, num, stackPid, stats, type Stats } from './measure.js';
 import { startProxy } from './proxy.js';
 
 const run = promisify(execFile);
@@ -46,13 +46,6 @@ const timed = async (call: () => Promise<unknown>) => {
 /** `true`, removed once its result is in: the same work as `podman run --rm IMAGE true`. */
 const TRUE_JOB = { jobCategory: image, remoteCommand: 'true', extension: { extensionList: { rm: 'true' } } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function stats(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))]!;
-  return { n: s.length, median: q(0.5), min: s[0]!, max: s.at(-1)!, p10: q(0.1), p90: q(0.9) };
-}
-type Stats = ReturnType<typeof stats>;
 
 async function podman(...args: string[]) {
   return run('podman', [...podmanArgs, ...args], { maxBuffer: 64 << 20 });
@@ -140,8 +133,8 @@ async function main() {
   const idleQueue = `${taskQueue}-idle`;
   const idleWorker = CASES.has(3) || CASES.has(4) ? await startWorker(proxy.socketPath, idleQueue) : undefined;
   const pids = {
-    temporal: Number(await readFile(join(stackDir, 'pids/temporal.pid'), 'utf8')),
-    podman: Number(await readFile(join(stackDir, 'pids/podman.pid'), 'utf8')),
+    temporal: await stackPid(stackDir, 'temporal'),
+    podman: await stackPid(stackDir, 'podman'),
     worker: worker.pid!,
   };
   const connection = await Connection.connect({ address: env('TEMPORAL_ADDRESS') });
@@ -362,9 +355,8 @@ async function main() {
     await podman('rm', '-f', '--filter', 'label=bench=go-loop').catch(() => undefined);
   }
 
-  const num = (x: number) => x.toFixed(x < 10 ? 2 : x < 100 ? 1 : 0);
   const fmt = (x: Stats | number | undefined) =>
-    x === undefined ? '' : typeof x === 'number' ? num(x) : `${num(x.median)} (${num(x.min)}-${num(x.max)}, n=${x.n})`;
+    x === undefined ? '' : typeof x === 'number' ? num(x) : formatStats(x);
   console.table(
     rows.map((r) => ({
       case: r.case,

@@ -7,7 +7,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createActivities, type CreatedContainer } from '../../activities/index.js';
+import { createActivities, type CreatedContainer, type QuickWatch } from '../../activities/index.js';
 import { DrmaaError } from '../../common/errors.js';
 import type { JobTemplateInput } from '../../common/template.js';
 import {
@@ -25,16 +25,18 @@ const session = uniqueSession('activities');
 const h = new ActivityHarness();
 let seq = 0;
 
-function submit(template: Partial<JobTemplateInput>, jobId = `${session}.job-${++seq}`) {
-  return h
-    .run('createAndStartContainer', {
-      jobId,
-      session,
-      owner: 'tester',
-      submissionMachine: 'test-host',
-      template: { jobCategory: stack.testImage, ...template },
-    })
-    .then((r) => ({ ...r, jobId }));
+function submit(template: Partial<JobTemplateInput>, jobId = `${session}.job-${++seq}`, quick?: QuickWatch) {
+  return h.run('createAndStartContainer', jobInput(template, jobId), quick).then((r) => ({ ...r, jobId }));
+}
+
+function jobInput(template: Partial<JobTemplateInput>, jobId = `${session}.job-${++seq}`) {
+  return {
+    jobId,
+    session,
+    owner: 'tester',
+    submissionMachine: 'test-host',
+    template: { jobCategory: stack.testImage, ...template },
+  };
 }
 
 afterAll(() => removeSession(session));
@@ -119,9 +121,7 @@ describe('retries and idempotence', () => {
   });
 
   it('createAndStartContainer with a first wait: a short job is created, seen to end and collected in one call', async () => {
-    const jobId = `${session}.watched-${++seq}`;
-    const input = { jobId, session, template: { jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', 'echo hi; exit 3'], extension: { extensionList: { rm: 'true' } } } }; // prettier-ignore
-    const r = await h.run('createAndStartContainer', input, { files: {}, withinMs: 5000 });
+    const r = await submit({ remoteCommand: 'sh', args: ['-c', 'echo hi; exit 3'], extension: { extensionList: { rm: 'true' } } }, undefined, { files: {}, withinMs: 5000 }); // prettier-ignore
     expect(r.containerId).toMatch(/^[0-9a-f]{64}$/);
     expect(r.quick?.ended.state).toBe('failed');
     expect(r.quick?.collected).toMatchObject({ state: 'failed', info: { exitStatus: 3 }, output: { stdout: 'hi\n' } });
@@ -129,16 +129,14 @@ describe('retries and idempotence', () => {
   });
 
   it('createAndStartContainer with a first wait: without a window it only creates; a longer job answers running', async () => {
-    const template = { jobCategory: stack.testImage, remoteCommand: 'sleep', args: ['30'] };
-    const first = { jobId: `${session}.watched-${++seq}`, session, template };
-    const only = await h.run('createAndStartContainer', first);
+    const sleeper = { remoteCommand: 'sleep', args: ['30'] };
+    const only = await submit(sleeper);
     expect(only.quick).toBeUndefined();
     expect((await podmanInspect(only.containerId)).State.Running).toBe(true);
-    const job = { jobId: `${session}.watched-${++seq}`, session, template };
-    const r = await h.run('createAndStartContainer', job, { files: {}, withinMs: 300 });
+    const r = await submit(sleeper, undefined, { files: {}, withinMs: 300 });
     expect(r.quick).toEqual({ ended: { state: 'running', subState: '' }, told: false });
-    await h.run('killJob', { jobId: first.jobId, containerId: only.containerId });
-    await h.run('killJob', { jobId: job.jobId, containerId: r.containerId });
+    await h.run('killJob', only);
+    await h.run('killJob', r);
   });
 
   it('createAndStartContainer with a first wait: a failure after creation is not thrown (a retry could run the job twice); the container stays', async () => {
@@ -148,13 +146,12 @@ describe('retries and idempotence', () => {
       getEvents: () => Promise.reject(new Error('event stream refused')),
     });
     const acts = createActivities({ docker: faulty });
-    const jobId = `${session}.watched-${++seq}`;
-    const input = { jobId, session, template: { jobCategory: stack.testImage, remoteCommand: 'sleep', args: ['30'] } };
+    const input = jobInput({ remoteCommand: 'sleep', args: ['30'] });
     const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
     const r: CreatedContainer = await env.run(acts.createAndStartContainer, input, { files: {}, withinMs: 5000 });
     expect(r.quick).toBeUndefined();
     expect((await podmanInspect(r.containerId)).State.Running).toBe(true);
-    await h.run('killJob', { jobId, containerId: r.containerId });
+    await h.run('killJob', { jobId: input.jobId, containerId: r.containerId });
   });
 
   it('create-and-start twice with one job ID leaves one container', async () => {
