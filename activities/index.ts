@@ -12,7 +12,7 @@ import { parseJobTemplate, type JobInfo, type JobTemplateInput } from '../common
 import { eventHubOf } from './events.js';
 import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
 import { taskEndedSignal } from '../workflows/definitions.js';
-import { isNotFound, podmanMessage, statusOf, toDrmaaError } from './podman.js';
+import { isExitRace, isNotFound, podmanMessage, statusOf, toDrmaaError } from './podman.js';
 import {
   attachStdin,
   feedStdin,
@@ -113,6 +113,9 @@ const DEFAULT_LOG_LIMIT = 1024 * 1024;
 const RM_LABEL = 'podman-tracker.rm';
 /** How long an exited container under a restart policy has to come back before its exit is final. */
 const RESTART_GRACE_MS = 3000;
+/** Looks at a container that Podman 4.3 fails to inspect as its process exits (see isExitRace). */
+const EXIT_RACE_LOOKS = 5;
+const EXIT_RACE_PAUSE_MS = 50;
 
 /**
  * Heartbeats while some work runs, so that a worker that dies mid-activity is noticed within the
@@ -159,11 +162,17 @@ export function createActivities(opts: PodmanActivityOptions) {
   async function inspect(ref: ContainerRef): Promise<Docker.ContainerInspectInfo | undefined> {
     const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
     if (!id) return undefined;
-    try {
-      return await docker.getContainer(id).inspect();
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw toDrmaaError(err, 'Internal', `inspecting the container of job ${ref.jobId}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await docker.getContainer(id).inspect();
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        if (isExitRace(err) && attempt < EXIT_RACE_LOOKS) {
+          await new Promise((r) => setTimeout(r, EXIT_RACE_PAUSE_MS));
+          continue;
+        }
+        throw toDrmaaError(err, 'Internal', `inspecting the container of job ${ref.jobId}`);
+      }
     }
   }
 
