@@ -200,8 +200,16 @@ export async function makeParentDirs(file: string): Promise<void> {
   }
 }
 
-function closeStream(s: Writable): Promise<void> {
-  return new Promise((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())));
+/**
+ * Ends a file's stream and answers once it is flushed, or with the error that stopped it. A file
+ * stream whose write failed (ENOSPC) is destroyed at once but tells its 'error' only after the
+ * file is closed; ended in between, Node answers ERR_STREAM_DESTROYED, so the write's own error
+ * (kept in `errored`) is the one answered.
+ */
+export function closeStream(s: Writable): Promise<void> {
+  return new Promise((resolve, reject) =>
+    s.end((e?: Error | null) => (e || s.errored ? reject(s.errored ?? e) : resolve())),
+  );
 }
 
 export interface ContainerEvent {
