@@ -5,7 +5,8 @@ import { PodmanTracker } from '../client/tracker.js';
 import { dataConverterFromEnv } from '../common/data-converter.js';
 import { DrmaaError } from '../common/errors.js';
 import { isJobState, JOB_CONTROL_ACTIONS, type JobState } from '../common/states.js';
-import { configFromEnv, positiveCount, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
+import { addWorkerOptions } from '../worker/options.js';
+import { configFromEnv, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
 import { progress } from './progress.js';
 import { addTemplateOptions, parseDuration, templateFrom, type TemplateFlags } from './template-options.js';
 
@@ -69,63 +70,19 @@ async function tracker(): Promise<PodmanTracker> {
   });
 }
 
-const collect = (value: string, previous?: string[]) => [...(previous ?? []), value];
-
-program
-  .command('worker')
-  .description('run a worker: hosts the workflows and the Podman activities')
-  .option('--podman <uri>', 'Podman connection URI (default: CONTAINER_HOST, then the user, then the rootful socket)')
-  .option(
-    '--host-name <name>',
-    'this Podman host, for queueName (default: PODMAN_TRACKER_HOST_NAME or what Podman reports)',
-  )
-  .option('--disable-image-pull', 'never pull: a missing image is an error')
-  .option('--identity <file>', 'private key for ssh:// Podman URIs (default: CONTAINER_SSHKEY)')
-  .option(
-    '--ssh-known-hosts <file>',
-    'host keys for ssh:// Podman URIs (default: PODMAN_TRACKER_SSH_KNOWN_HOSTS or ~/.ssh/known_hosts)',
-  )
-  .option('--ssh-tofu', 'trust an ssh host on first use and record its key (PODMAN_TRACKER_SSH_TOFU=1)')
-  // Powers: each refused unless granted here or by its variable (README, Security).
-  .option('--allow-privileged', 'run privileged containers (PODMAN_TRACKER_ALLOW_PRIVILEGED=1)')
-  .option(
-    '--allow-host-namespaces <list>',
-    'share these namespaces with the host: ipc,uts,pid,net or all (PODMAN_TRACKER_ALLOW_HOST_NAMESPACES)',
-  )
-  .option('--allow-bind-mounts', 'bind mount host paths (stageInFiles) (PODMAN_TRACKER_ALLOW_BIND_MOUNTS=1)')
-  .option(
-    '--mount-allow <dir>',
-    'bind mounts only from this directory, symlinks resolved; repeatable (PODMAN_TRACKER_MOUNT_ALLOW=DIR,DIR)',
-    collect,
-  )
-  .option('--allow-gpus', 'GPU device requests (PODMAN_TRACKER_ALLOW_GPUS=1)')
-  .option(
-    '--image-allow <pattern>',
-    'run only images matching a pattern (`*`: anything), e.g. localhost/podman-tracker/*; repeatable (PODMAN_TRACKER_IMAGE_ALLOW)',
-    collect,
-  )
-  // Load limits: how much this worker takes on at once.
-  .option(
-    '--max-concurrent-activities <n>',
-    "activities at once per task queue (PODMAN_TRACKER_MAX_CONCURRENT_ACTIVITIES; default: Temporal's)",
-    (v) => positiveCount(v, '--max-concurrent-activities'),
-  )
-  .option(
-    '--max-concurrent-workflow-tasks <n>',
-    "workflow tasks at once (PODMAN_TRACKER_MAX_CONCURRENT_WORKFLOW_TASKS; default: Temporal's)",
-    (v) => positiveCount(v, '--max-concurrent-workflow-tasks'),
-  )
-  .action(async (o: Omit<WorkerFlags, 'temporalAddress' | 'namespace' | 'taskQueue'>) => {
-    const g = globals();
-    await runWorker(
-      withFlags(configFromEnv(), {
-        ...o,
-        temporalAddress: g.temporalAddress,
-        namespace: g.namespace,
-        taskQueue: g.taskQueue,
-      }),
-    );
-  });
+addWorkerOptions(
+  program.command('worker').description('run a worker: hosts the workflows and the Podman activities'),
+).action(async (o: Omit<WorkerFlags, 'temporalAddress' | 'namespace' | 'taskQueue'>) => {
+  const g = globals();
+  await runWorker(
+    withFlags(configFromEnv(), {
+      ...o,
+      temporalAddress: g.temporalAddress,
+      namespace: g.namespace,
+      taskQueue: g.taskQueue,
+    }),
+  );
+});
 
 addTemplateOptions(
   program

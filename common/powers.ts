@@ -38,7 +38,7 @@ export const NO_POWERS: WorkerPowers = Object.freeze({
 });
 
 /** How an operator grants each power: the worker's flag and its variable. */
-const POWER_OPTIONS = {
+export const POWER_OPTIONS = {
   privileged: { flag: '--allow-privileged', env: 'PODMAN_TRACKER_ALLOW_PRIVILEGED' },
   hostNamespaces: { flag: '--allow-host-namespaces', env: 'PODMAN_TRACKER_ALLOW_HOST_NAMESPACES' },
   bindMounts: { flag: '--allow-bind-mounts', env: 'PODMAN_TRACKER_ALLOW_BIND_MOUNTS' },

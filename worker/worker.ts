@@ -232,11 +232,12 @@ const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
 /** The worker's log level from PODMAN_TRACKER_LOG_LEVEL (default INFO: a few lines per job). */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
-  const level = (env.PODMAN_TRACKER_LOG_LEVEL ?? 'INFO').toUpperCase();
+  const given = env.PODMAN_TRACKER_LOG_LEVEL ?? 'INFO';
+  const level = given.toUpperCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new DrmaaError(
       'InvalidArgument',
-      `PODMAN_TRACKER_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${level}"`,
+      `PODMAN_TRACKER_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${given}"`,
     );
   }
   return level as LogLevel;

@@ -1,5 +1,17 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, logLevelFromEnv, positiveCount, withFlags, type WorkerConfig } from '../../worker/worker.js';
+import { addWorkerOptions } from '../../worker/options.js';
+import {
+  configFromEnv,
+  logLevelFromEnv,
+  positiveCount,
+  withFlags,
+  type WorkerConfig,
+  type WorkerFlags,
+} from '../../worker/worker.js';
 
 describe('worker load limits', () => {
   it('are Temporal defaults unless a variable or flag sets them; a flag wins', () => {
@@ -36,6 +48,52 @@ describe('worker log level', () => {
     expect(() => logLevelFromEnv({ PODMAN_TRACKER_LOG_LEVEL: 'loud' })).toThrow(
       expect.objectContaining({ kind: 'InvalidArgument', message: expect.stringContaining('TRACE, DEBUG, INFO') }),
     );
+    // The value as the operator wrote it, so it can be found in their configuration.
+    expect(() => logLevelFromEnv({ PODMAN_TRACKER_LOG_LEVEL: 'loud' })).toThrow(/not "loud"/);
+  });
+});
+
+const run = promisify(execFile);
+
+describe('worker flags', () => {
+  const parse = (...argv: string[]) =>
+    addWorkerOptions(new Command('worker').exitOverride()).parse(argv, { from: 'user' }).opts<WorkerFlags>();
+
+  it('are named as WorkerFlags names them, so every one reaches the configuration', () => {
+    const flags = parse(
+      '--podman', 'tcp://podman:8080', '--host-name', 'h1', '--disable-image-pull', '--identity', '/k',
+      '--ssh-known-hosts', '/kh', '--ssh-tofu', '--allow-privileged', '--allow-host-namespaces', 'ipc,net',
+      '--mount-allow', '/data', '--mount-allow', '/scratch', '--allow-gpus', '--image-allow', 'localhost/*',
+      '--max-concurrent-activities', '3', '--max-concurrent-workflow-tasks', '2',
+    ); // prettier-ignore
+    const c = withFlags(configFromEnv({}), flags);
+    expect(c).toMatchObject({
+      podmanUri: 'tcp://podman:8080',
+      hostName: 'h1',
+      disableImagePull: true,
+      ssh: { identityFile: '/k', knownHostsFile: '/kh', trustOnFirstUse: true },
+      powers: {
+        privileged: true,
+        hostNamespaces: ['ipc', 'net'],
+        bindMounts: true,
+        mountAllow: ['/data', '/scratch'],
+        gpus: true,
+        imageAllow: ['localhost/*'],
+      },
+      maxConcurrentActivities: 3,
+      maxConcurrentWorkflowTasks: 2,
+    });
+  });
+
+  it('grant nothing when not given, and refuse a count that is not positive', () => {
+    expect(withFlags(configFromEnv({}), parse()).powers).toEqual(configFromEnv({}).powers);
+    expect(() => parse('--max-concurrent-activities', '0')).toThrow(
+      expect.objectContaining({
+        kind: 'InvalidArgument',
+        message: expect.stringContaining('--max-concurrent-activities'),
+      }),
+    );
+    expect(() => parse('--allow-everything')).toThrow(/unknown option '--allow-everything'/);
   });
 });
 
@@ -59,6 +117,17 @@ describe('yes/no variables', () => {
     expect(configFromEnv({ PODMAN_TRACKER_SHUTDOWN_GRACE_MS: '2500' }).shutdownGraceMs).toBe(2500);
     expect(() => configFromEnv({ PODMAN_TRACKER_SHUTDOWN_GRACE_MS: '10s' })).toThrow(
       /PODMAN_TRACKER_SHUTDOWN_GRACE_MS/,
+    );
+  });
+
+  it('stop the worker with one line and exit status 2 when wrong, before it connects to anything', async () => {
+    const main = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
+    const r = await run(process.execPath, ['--import', 'tsx', main, '--mount-allow', 'relative/dir']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(r).toMatchObject({ code: 2 });
+    expect((r as { stderr: string }).stderr).toBe(
+      'podman-tracker worker: InvalidArgument: --mount-allow (PODMAN_TRACKER_MOUNT_ALLOW): "relative/dir" is not an absolute path\n',
     );
   });
 });
