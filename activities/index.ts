@@ -13,15 +13,7 @@ import { eventHubOf } from './events.js';
 import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
 import { taskEndedSignal } from '../workflows/definitions.js';
 import { isExitRace, isNotFound, podmanMessage, statusOf, toDrmaaError } from './podman.js';
-import {
-  attachStdin,
-  feedStdin,
-  makeParentDirs,
-  readLogs,
-  writeOutputFiles,
-  type ContainerEvent,
-  type JobOutput,
-} from './streams.js';
+import { attachStdin, feedStdin, makeParentDirs, readLogs, writeOutputFiles, type JobOutput } from './streams.js';
 
 export type { JobOutput } from './streams.js';
 
@@ -113,9 +105,14 @@ const DEFAULT_LOG_LIMIT = 1024 * 1024;
 const RM_LABEL = 'podman-tracker.rm';
 /** How long an exited container under a restart policy has to come back before its exit is final. */
 const RESTART_GRACE_MS = 3000;
+/** Signals sent to a container that keeps exiting before the signal lands, restarted each time. */
+const KILL_ATTEMPTS = 5;
 /** Looks at a container that Podman 4.3 fails to inspect as its process exits (see isExitRace). */
 const EXIT_RACE_LOOKS = 5;
 const EXIT_RACE_PAUSE_MS = 50;
+
+/** Running or paused: a container a signal can reach. */
+const isLive = (c: Docker.ContainerInspectInfo) => c.State.Running || c.State.Paused;
 
 /**
  * Heartbeats while some work runs, so that a worker that dies mid-activity is noticed within the
@@ -388,6 +385,27 @@ export function createActivities(opts: PodmanActivityOptions) {
     return { ...s, output };
   }
 
+  /** The container once its restart policy has started it again, or as it is after RESTART_GRACE_MS. */
+  async function afterRestart(ref: ContainerRef, c: Docker.ContainerInspectInfo) {
+    let restarted!: () => void;
+    const started = new Promise<void>((resolve) => (restarted = resolve));
+    const stopWatching = await events.watch(c.Id, {
+      onEvent: (e) => e.Action === 'start' && restarted(),
+      onBroken: () => restarted(),
+    });
+    let grace: NodeJS.Timeout | undefined;
+    try {
+      // Watching: look again, so a restart between the first look and here is not missed.
+      const now = (await inspect({ ...ref, containerId: c.Id })) ?? c;
+      if (isLive(now) || !willRestart(now)) return now;
+      await Promise.race([started, new Promise((resolve) => (grace = setTimeout(resolve, RESTART_GRACE_MS)))]);
+      return (await inspect({ ...ref, containerId: c.Id })) ?? now;
+    } finally {
+      clearTimeout(grace);
+      stopWatching();
+    }
+  }
+
   /** Waits for the exit; with `withinMs`, gives up after that long and answers `running`. */
   async function waitExit(ref: ContainerRef, withinMs?: number): Promise<JobStatus> {
     const ctx = Context.current();
@@ -418,17 +436,18 @@ export function createActivities(opts: PodmanActivityOptions) {
       const onAbort = () => settle(() => reject(ctx.cancellationSignal.reason ?? new Error('cancelled')));
       ctx.cancellationSignal.addEventListener('abort', onAbort);
 
-      const check = async (event?: ContainerEvent) => {
+      const check = async (final = false) => {
         const c = await inspect({ ...ref, containerId: id });
         // Removed before its result was collected (by hand, or with its host): the job's
         // container vanished; the workflow decides whether to run it again.
         if (!c) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
         const s = await status(c);
         if (!isEndState(s.state)) return;
-        // An exit under a restart policy is followed by a start; one stopped by the user is not.
-        if (event && willRestart(c)) {
+        // An exit under a restart policy is followed by a start, which clears the grace; one
+        // stopped by the user is not (Podman's inspect cannot tell them apart), and is final then.
+        if (!final && willRestart(c)) {
           clearTimeout(restartGrace);
-          restartGrace = setTimeout(() => check().catch(fail), RESTART_GRACE_MS);
+          restartGrace = setTimeout(() => check(true).catch(fail), RESTART_GRACE_MS);
           return;
         }
         settle(() => resolve(s));
@@ -440,7 +459,7 @@ export function createActivities(opts: PodmanActivityOptions) {
         .watch(id, {
           onEvent: (e) => {
             if (e.Action === 'start' || e.Action === 'restart') clearTimeout(restartGrace);
-            if (e.Action === 'die' || e.Action === 'died' || e.Action === 'remove') check(e).catch(fail);
+            if (e.Action === 'die' || e.Action === 'died' || e.Action === 'remove') check().catch(fail);
           },
           // The stream breaks only when Podman's service goes away: retry, and watch again then.
           onBroken: (err) => fail(new DrmaaError('DrmCommunication', `Podman's event stream ended: ${err.message}`)),
@@ -548,23 +567,43 @@ export function createActivities(opts: PodmanActivityOptions) {
       }
     },
 
-    /** Sends a signal (SIGKILL by default). A container that has already ended is left as it is. */
+    /**
+     * Sends a signal (SIGKILL by default). A container that has already ended is left as it is. One
+     * its restart policy is about to start again gets the signal once it runs: Podman 4.3 takes no
+     * signal between an exit and the restart, and only a signal marks it stopped by the user.
+     */
     async killJob(ref: ContainerRef, signal = 'SIGKILL'): Promise<void> {
-      const c = await mustInspect(ref);
-      if (!c.State.Running && !c.State.Paused) return;
-      try {
-        await docker.getContainer(c.Id).kill({ signal });
-        // A frozen process cannot act on a signal: thaw it so the signal lands.
-        if (c.State.Paused)
-          await docker
-            .getContainer(c.Id)
-            .unpause()
-            .catch(() => undefined);
-      } catch (err) {
-        const after = await inspect({ ...ref, containerId: c.Id });
-        if (after && !after.State.Running && !after.State.Paused) return; // it ended meanwhile
-        throw toDrmaaError(err, 'InvalidArgument', `sending ${signal} to job ${ref.jobId}`);
-      }
+      // Heartbeats: waiting out restarts can take longer than the heartbeat timeout.
+      return withHeartbeat(async () => {
+        let c = await mustInspect(ref);
+        for (let attempt = 1; attempt <= KILL_ATTEMPTS; attempt++) {
+          if (!isLive(c) && willRestart(c)) c = await afterRestart(ref, c);
+          if (!isLive(c)) {
+            if (!willRestart(c)) return; // ended, for good
+            continue; // ended again before it could be reached
+          }
+          try {
+            await docker.getContainer(c.Id).kill({ signal });
+            // A frozen process cannot act on a signal: thaw it so the signal lands.
+            if (c.State.Paused)
+              await docker
+                .getContainer(c.Id)
+                .unpause()
+                .catch(() => undefined);
+            return;
+          } catch (err) {
+            const after = await inspect({ ...ref, containerId: c.Id });
+            if (!after || (!isLive(after) && !willRestart(after))) return; // it ended meanwhile, for good
+            if (isLive(after)) throw toDrmaaError(err, 'InvalidArgument', `sending ${signal} to job ${ref.jobId}`);
+            c = after; // it ended meanwhile, and its policy starts it again
+          }
+        }
+        throw invalidState(
+          `job ${ref.jobId} exits and is restarted by its restart policy before ${signal} can reach it ` +
+            `(${KILL_ATTEMPTS} tries): this Podman cannot stop a container between its restarts ` +
+            `(fixed upstream by containers/podman#18267)`,
+        );
+      });
     },
 
     /** Removes the container and its anonymous volumes; only once the job has ended. */

@@ -53,6 +53,7 @@ export interface PodmanInspect {
   Id: string;
   Name: string;
   State: { Status: string; ExitCode: number; Running: boolean; Paused: boolean };
+  RestartCount?: number;
   Config: {
     Hostname: string;
     User: string;

@@ -318,6 +318,28 @@ describe('job control', () => {
     expect((await h.run('waitForExit', job)).state).toBe('failed');
   });
 
+  it('terminates a job that its restart policy keeps starting again: it stays down', async () => {
+    // Podman 4.3 takes no signal between an exit and the restart it is about to make: a kill left
+    // at that was lost, and the restarts went on.
+    for (let round = 0; round < 3; round++) {
+      const job = await submit({
+        remoteCommand: 'sh',
+        args: ['-c', 'sleep 0.1; exit 1'],
+        extension: { extensionList: { restart: 'always' } },
+      });
+      // Killed as soon as a look finds it between an exit and its restart.
+      for (let i = 0; i < 500 && (await podmanClient().getContainer(job.containerId).inspect()).State.Running; i++);
+      await h.run('killJob', job);
+      expect((await h.run('waitForExit', job)).state).toBe('failed');
+      const down = await podmanInspect(job.containerId);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await podmanInspect(job.containerId)).toMatchObject({
+        State: { Status: 'exited' },
+        RestartCount: down.RestartCount,
+      });
+    }
+  });
+
   it('waits through the restarts of a restart policy to the final exit', async () => {
     const job = await submit({
       remoteCommand: 'sh',
