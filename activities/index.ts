@@ -3,6 +3,7 @@
 import { Context, log } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { access, constants, open, stat } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { LABEL, toContainerRequest, type ContainerRequest, type JobContext } from '../common/convert.js';
 import { DrmaaError, invalidState, jobNotExists } from '../common/errors.js';
@@ -327,11 +328,13 @@ export function createActivities(opts: PodmanActivityOptions) {
 
     async function start(containerId: string, name: string, host: string): Promise<StartedContainer> {
       const container = docker.getContainer(containerId);
+      let stdin: Socket | undefined;
       try {
-        const stdin = req.inputPath ? await attachStdin(docker, containerId) : undefined;
+        stdin = req.inputPath ? await attachStdin(docker, containerId) : undefined;
         await container.start();
         if (stdin && req.inputPath) await feedStdin(stdin, req.inputPath);
       } catch (err) {
+        stdin?.destroy();
         const failure = toDrmaaError(err, startFailureKind(err), `starting the container of job ${input.jobId}`);
         // Podman refused the container (bad command, port taken...): leave nothing behind.
         if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);

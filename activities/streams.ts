@@ -39,7 +39,12 @@ export function attachStdin(docker: Docker, containerId: string): Promise<Socket
       path: `/containers/${encodeURIComponent(containerId)}/attach?stream=1&stdin=1&stdout=0&stderr=0`,
       headers: { Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Length': 0 },
     });
-    req.on('upgrade', (_res, socket) => resolve(socket as Socket));
+    req.on('upgrade', (_res, socket) => {
+      // Until the feed starts, nothing else listens: an error then (the job or Podman gone) must not
+      // be an uncaught 'error' event. The socket keeps it, and the feed's pipeline reports it.
+      socket.on('error', () => undefined);
+      resolve(socket as Socket);
+    });
     req.on('response', (res) => {
       res.resume();
       reject(Object.assign(new Error(`attach refused with HTTP ${res.statusCode}`), { statusCode: res.statusCode }));

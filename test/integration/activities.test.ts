@@ -109,7 +109,7 @@ describe('the Go tracker cases', () => {
 
 describe('retries and idempotence', () => {
   it('waitAndCollect: within a window it answers running and collects nothing; then the result', async () => {
-    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'sleep 2; echo finished'], extension: { extensionList: { rm: 'true' } } }); // prettier-ignore
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'sleep 4; echo finished'], extension: { extensionList: { rm: 'true' } } }); // prettier-ignore
     const quick = await h.run('waitAndCollect', job, {}, undefined, 300);
     expect(quick).toEqual({ ended: { state: 'running', subState: '' }, told: false });
     expect((await podmanInspect(job.containerId)).State.Running).toBe(true);
@@ -291,13 +291,16 @@ describe('job control', () => {
   it('delivers the signal it is given', async () => {
     const job = await submit({
       remoteCommand: 'sh',
-      args: ['-c', 'trap "echo got TERM; exit 0" TERM; while :; do sleep 0.1; done'],
+      args: ['-c', 'trap "echo got TERM; exit 0" TERM; echo ready; while :; do sleep 0.1; done'],
     });
-    await new Promise((r) => setTimeout(r, 300)); // let the shell set its trap
+    // Signalled once the shell has set its trap (it says so), not after a guess at how long that takes.
+    for (let i = 0; i < 100 && (await h.run('jobLogs', job)).stdout !== 'ready\n'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await h.run('killJob', job, 'SIGTERM');
     const s = await h.run('waitForExit', job);
     expect(s).toMatchObject({ state: 'done', info: { exitStatus: 0 } });
-    expect((await h.run('jobLogs', job)).stdout).toBe('got TERM\n');
+    expect((await h.run('jobLogs', job)).stdout).toBe('ready\ngot TERM\n');
   });
 
   it('reports a restarting container as running/restarting', async () => {

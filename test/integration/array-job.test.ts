@@ -18,7 +18,7 @@ const sleepy = (seconds: number) => ({ jobCategory: stack.testImage, remoteComma
 describe('array jobs', () => {
   it('never runs more than maxParallel tasks at once, and reaches it', async () => {
     const rec = await recordConcurrency(f.session);
-    const id = await f.tracker.addArrayJob(sleepy(1), 1, 8, 1, 3);
+    const id = await f.tracker.addArrayJob(sleepy(2), 1, 8, 1, 3);
     const result = await f.tracker.arrayResult(id);
     rec.stop();
     expect(result).toMatchObject({ total: 8, done: 8, failed: [] });
@@ -28,7 +28,7 @@ describe('array jobs', () => {
 
   it('maxParallel 0 means no limit of the caller: all tasks run at once', async () => {
     const rec = await recordConcurrency(f.session);
-    const id = await f.tracker.addArrayJob(sleepy(2), 1, 5, 1, 0);
+    const id = await f.tracker.addArrayJob(sleepy(3), 1, 5, 1, 0);
     await f.tracker.arrayResult(id);
     rec.stop();
     expect(rec.peak).toBe(5);
@@ -56,7 +56,8 @@ describe('array jobs', () => {
   });
 
   it('holds, releases and terminates tasks queued for a slot, one by one', async () => {
-    const id = await f.tracker.addArrayJob(sleepy(2), 1, 4, 1, 1);
+    // Long enough for task 1 to hold the one slot through the controls below.
+    const id = await f.tracker.addArrayJob(sleepy(4), 1, 4, 1, 1);
     const [t1, t2, t3, t4] = await f.tracker.listArrayJobs(id);
     await f.tracker.wait(t1!, 30_000, ['running']);
     expect(await f.tracker.jobState(t3!)).toEqual({ state: 'queued', subState: '' });

@@ -58,9 +58,12 @@ describe('the stack restarted under running jobs', () => {
     try {
       const id = await f.tracker.addJob(job('sleep 6; echo finished; exit 3'));
       await f.tracker.wait(id, 30_000, ['running']);
-      await stopService('podman');
-      await new Promise((r) => setTimeout(r, 2000));
-      await stackUp();
+      try {
+        await stopService('podman');
+        await new Promise((r) => setTimeout(r, 2000));
+      } finally {
+        await stackUp(); // whatever happened, the next test has its Podman back
+      }
       const r = await f.tracker.result(id);
       expect(r.info).toMatchObject({ state: 'failed', exitStatus: 3 });
       expect(r.stdout).toBe('finished\n');
@@ -75,9 +78,12 @@ describe('the stack restarted under running jobs', () => {
     try {
       const id = await f.tracker.addJob(job('sleep 6; echo finished'));
       await f.tracker.wait(id, 30_000, ['running']);
-      await stopService('temporal');
-      await new Promise((r) => setTimeout(r, 1000));
-      await stackUp();
+      try {
+        await stopService('temporal');
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        await stackUp();
+      }
       const r = await f.tracker.result(id);
       expect(r.info).toMatchObject({ state: 'done', exitStatus: 0 });
       expect(r.stdout).toBe('finished\n');

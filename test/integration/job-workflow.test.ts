@@ -77,7 +77,7 @@ describe('job workflow', () => {
   });
 
   it('waits: an immediate match, a later match, and a timeout that leaves the job running', async () => {
-    const id = await tracker.addJob({ jobCategory: image(), remoteCommand: 'sleep', args: ['3'] });
+    const id = await tracker.addJob({ jobCategory: image(), remoteCommand: 'sleep', args: ['5'] });
     await expect(tracker.wait(id, 0, ['queued', 'running'])).resolves.toMatchObject({});
     const timeout = await tracker.wait(id, 200, ['done']).catch((e: unknown) => e);
     expect((timeout as DrmaaError).kind).toBe('Timeout');

@@ -95,7 +95,7 @@ describe('ssh:// Podman connections', () => {
     const id = await tracker.addJob({
       jobCategory: stack.testImage,
       remoteCommand: 'sh',
-      args: ['-c', 'sleep 3; echo done'],
+      args: ['-c', 'sleep 6; echo done'],
     });
     await tracker.wait(id, 30_000, ['running']);
     await new Promise((r) => setTimeout(r, 500)); // the wait for its exit is on Podman's event stream now
