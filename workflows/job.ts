@@ -113,6 +113,8 @@ const { createAndStartContainer: createHere, waitAndCollect: waitHere } = wf.pro
  * after it is watched by a normal activity.
  */
 const QUICK_WAIT_MS = 500;
+/** The patch (wf.patched) after which a job submitted past its deadline is not started. */
+const PAST_DEADLINE_NOT_STARTED = 'past-deadline-not-started';
 
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowResult> {
   const { jobId, template } = input;
@@ -235,6 +237,9 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   const startable = () => state === 'queued' || terminateRequested;
   let released = true;
   if (queuedUntilDeadline === undefined) await wf.condition(startable);
+  // A deadline already past is never started. Jobs of before this rule started, then killed, such
+  // a job: the patch marker (in these jobs only) lets their histories replay.
+  else if (queuedUntilDeadline <= 0 && wf.patched(PAST_DEADLINE_NOT_STARTED)) released = false;
   else released = await wf.condition(startable, Math.max(queuedUntilDeadline, 0));
   if (terminateRequested) return endWithoutContainer('terminated');
   if (!released) return endWithoutContainer('deadline');

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PodmanTracker } from '../../client/tracker.js';
 import { DrmaaError } from '../../common/errors.js';
-import { podmanInspect, sessionContainers, stack } from '../helpers.js';
+import { podman, podmanInspect, sessionContainers, stack } from '../helpers.js';
 import { startTracker, type TrackerFixture } from './fixtures.js';
 
 let f: TrackerFixture;
@@ -105,6 +105,20 @@ describe('job workflow', () => {
     });
     const r = await tracker.result(id);
     expect(r.info).toMatchObject({ state: 'failed', subState: 'deadline', terminationSignal: 'SIGKILL' });
+  });
+
+  it('never starts a job whose deadline has passed when it is submitted', async () => {
+    const id = await tracker.addJob({
+      jobCategory: image(),
+      remoteCommand: 'sh',
+      args: ['-c', 'echo ran'],
+      deadlineTime: '2000-01-01T00:00:00Z',
+    });
+    const r = await tracker.result(id);
+    expect(r.info).toMatchObject({ state: 'failed', subState: 'deadline' });
+    expect(r.info.extension?.extensionList.containerId).toBeUndefined();
+    expect(r.stdout).toBe('');
+    expect(await podman('ps', '-a', '-q', '--filter', `label=podman-tracker.job=${id}`)).toBe('');
   });
 
   it('a job that cannot start ends failed with the reason', async () => {

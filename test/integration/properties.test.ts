@@ -189,11 +189,13 @@ describe('generated templates', () => {
         expect(expected.kinds, info.annotation).toContain(/^(\w+): ./.exec(info.annotation ?? '')?.[1]);
         return;
       }
-      expect(expected.refused, `ran what must be refused: ${JSON.stringify(expected.kinds)}`).toBe(false);
-      if (expected.pastDeadline && info.subState === 'deadline') {
-        expect(end.state).toBe('failed');
+      if (expected.pastDeadline) {
+        // Submitted past its deadline: never started, so never refused by the worker either.
+        expect(info).toMatchObject({ state: 'failed', subState: 'deadline' });
+        expect(info.extension?.extensionList.containerId).toBeUndefined();
         return;
       }
+      expect(expected.refused, `ran what must be refused: ${JSON.stringify(expected.kinds)}`).toBe(false);
       expect(end.state).toBe(expected.exitCode === 0 ? 'done' : 'failed');
       expect(info.exitStatus).toBe(expected.exitCode);
       if (expected.stdout !== undefined) expect(stdout).toBe(expected.stdout);

@@ -47,6 +47,9 @@ describe('histories of before the first wait came with the creation (they were t
     await expect(replay('array-task.json')).resolves.toBeUndefined();
     await expect(replay('array-3-tasks.json')).resolves.toBeUndefined();
   });
+  it('a job submitted past its deadline, which was then started (and ended done)', async () => {
+    await expect(replay('job-past-deadline.json')).resolves.toBeUndefined();
+  });
   it('fails on a history the workflows cannot have made (the check can fail)', async () => {
     // The first local activity renamed in its marker: not what the workflow runs first.
     const tampered = await history('job-short-done.json', (json) => {
