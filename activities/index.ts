@@ -108,9 +108,12 @@ const RM_LABEL = 'podman-tracker.rm';
 const RESTART_GRACE_MS = 3000;
 /** Signals sent to a container that keeps exiting before the signal lands, restarted each time. */
 const KILL_ATTEMPTS = 5;
-/** Looks at a container that Podman 4.3 fails to inspect as its process exits (see isExitRace). */
-const EXIT_RACE_LOOKS = 5;
-const EXIT_RACE_PAUSE_MS = 50;
+/**
+ * Looks at a container that Podman 4.3 fails to inspect as its process exits (see isExitRace): the
+ * pause doubles from 50 ms, so a loaded machine has 1.5 s before the error is passed on.
+ */
+const EXIT_RACE_LOOKS = 6;
+const EXIT_RACE_FIRST_PAUSE_MS = 50;
 
 /** Running or paused: a container a signal can reach. */
 const isLive = (c: Docker.ContainerInspectInfo) => c.State.Running || c.State.Paused;
@@ -166,7 +169,7 @@ export function createActivities(opts: PodmanActivityOptions) {
       } catch (err) {
         if (isNotFound(err)) return undefined;
         if (isExitRace(err) && attempt < EXIT_RACE_LOOKS) {
-          await new Promise((r) => setTimeout(r, EXIT_RACE_PAUSE_MS));
+          await new Promise((r) => setTimeout(r, EXIT_RACE_FIRST_PAUSE_MS * 2 ** (attempt - 1)));
           continue;
         }
         throw toDrmaaError(err, 'Internal', `inspecting the container of job ${ref.jobId}`);

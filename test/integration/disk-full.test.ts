@@ -2,6 +2,7 @@
 // tmpfs, so the stack's own storage is never filled) and the worker's disk for output files (another
 // small tmpfs). Jobs use no network: the second Podman service never touches the stack's bridge.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,14 +59,21 @@ beforeAll(async () => {
   await run('podman', ['load', '-i', join(dir, 'image.tar')], { env });
   service = spawn('podman', ['system', 'service', '--time=0', `unix://${dir}/podman.sock`], { env, stdio: 'inherit' });
   for (let i = 0; i < 100 && !existsSync(join(dir, 'podman.sock')); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!existsSync(join(dir, 'podman.sock'))) throw new Error(`the second Podman service made no socket in ${dir}`);
   f = await startTracker('diskfull', { podmanUri: `unix://${dir}/podman.sock` });
 }, 120_000);
 
 afterAll(async () => {
   await f?.close();
   if (dir) await ours('rm', '-af').catch(() => undefined);
-  service?.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 500));
+  // Stopped before its storage is unmounted: it keeps its state database open there until it exits.
+  if (service && service.exitCode === null && service.signalCode === null) {
+    const exited = once(service, 'exit');
+    service.kill('SIGTERM');
+    const stubborn = setTimeout(() => service?.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(stubborn);
+  }
   // Podman's overlay driver mounts inside its graphroot: unmount the whole tree.
   for (const m of mounts.reverse()) await run('umount', ['-R', m]).catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });

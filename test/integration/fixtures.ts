@@ -37,19 +37,22 @@ export async function startTracker(prefix: string, overrides: Partial<WorkerConf
   // The client shares the worker's encryption keys, as a deployment's clients must.
   const client = new Client({ connection, dataConverter: dataConverterFor(overrides.encryptionKeys) });
   const tracker = new PodmanTracker({ client, session, taskQueue });
+  let closed: Promise<void> | undefined;
   return {
     session,
     taskQueue,
     tracker,
     client,
     worker,
-    async close() {
-      worker.shutdown();
-      await running;
-      await native.close();
-      await connection.close();
-      await removeSession(session);
-    },
+    // Once, however often it is called: a test may stop its worker before its cleanup does.
+    close: () =>
+      (closed ??= (async () => {
+        worker.shutdown();
+        await running;
+        await native.close();
+        await connection.close();
+        await removeSession(session);
+      })()),
   };
 }
 

@@ -152,7 +152,7 @@ describe('several Podman hosts', () => {
       expect((await f.tracker.jobInfo(onFirst)).allocatedMachines).toEqual([first]);
 
       // With the second host's worker gone, its job's control waits for it rather than going elsewhere.
-      other.worker.shutdown();
+      await other.close(); // stopped, not stopping: no poll of its own can still take the control
       const pending = f.tracker.jobControl(onSecond, 'suspend');
       const early = await Promise.race([
         pending.then(() => 'answered'),
