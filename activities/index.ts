@@ -117,6 +117,8 @@ const EXIT_RACE_FIRST_PAUSE_MS = 50;
 
 /** Running or paused: a container a signal can reach. */
 const isLive = (c: Docker.ContainerInspectInfo) => c.State.Running || c.State.Paused;
+/** One run of a container: a restart by its policy begins another. */
+const runOf = (c: Docker.ContainerInspectInfo) => `${c.RestartCount ?? 0} ${c.State.StartedAt}`;
 
 /**
  * Heartbeats while some work runs, so that a worker that dies mid-activity is noticed within the
@@ -391,21 +393,32 @@ export function createActivities(opts: PodmanActivityOptions) {
     return { ...s, output };
   }
 
-  /** The container once its restart policy has started it again, or as it is after RESTART_GRACE_MS. */
+  /**
+   * The container in its next run once its restart policy has started it again; undefined when it
+   * stays down for RESTART_GRACE_MS (stopped by the user, which Podman's inspect does not show).
+   */
   async function afterRestart(ref: ContainerRef, c: Docker.ContainerInspectInfo) {
     let restarted!: () => void;
     const started = new Promise<void>((resolve) => (restarted = resolve));
-    const stopWatching = await events.watch(c.Id, {
-      onEvent: (e) => e.Action === 'start' && restarted(),
-      onBroken: () => restarted(),
-    });
+    let stopWatching: () => void;
+    try {
+      stopWatching = await events.watch(c.Id, {
+        onEvent: (e) => (e.Action === 'start' || e.Action === 'restart') && restarted(),
+        onBroken: () => restarted(), // look again below; the next call watches again
+      });
+    } catch (err) {
+      throw toDrmaaError(err, 'DrmCommunication', `watching job ${ref.jobId} for its restart`);
+    }
     let grace: NodeJS.Timeout | undefined;
     try {
       // Watching: look again, so a restart between the first look and here is not missed.
-      const now = (await inspect({ ...ref, containerId: c.Id })) ?? c;
-      if (isLive(now) || !willRestart(now)) return now;
-      await Promise.race([started, new Promise((resolve) => (grace = setTimeout(resolve, RESTART_GRACE_MS)))]);
-      return (await inspect({ ...ref, containerId: c.Id })) ?? now;
+      const now = await inspect({ ...ref, containerId: c.Id });
+      if (!now || runOf(now) !== runOf(c)) return now;
+      const inTime = await Promise.race([
+        started.then(() => true),
+        new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(false), RESTART_GRACE_MS))),
+      ]);
+      return inTime ? await inspect({ ...ref, containerId: c.Id }) : undefined;
     } finally {
       clearTimeout(grace);
       stopWatching();
@@ -448,7 +461,7 @@ export function createActivities(opts: PodmanActivityOptions) {
         // container vanished; the workflow decides whether to run it again.
         if (!c) return settle(() => resolve({ state: 'undetermined', subState: 'containerNotFound' }));
         const s = await status(c);
-        if (!isEndState(s.state)) return;
+        if (settled || !isEndState(s.state)) return; // (settled meanwhile: no grace to arm)
         // An exit under a restart policy is followed by a start, which clears the grace; one
         // stopped by the user is not (Podman's inspect cannot tell them apart), and is final then.
         if (!final && willRestart(c)) {
@@ -582,33 +595,41 @@ export function createActivities(opts: PodmanActivityOptions) {
       // Heartbeats: waiting out restarts can take longer than the heartbeat timeout.
       return withHeartbeat(async () => {
         let c = await mustInspect(ref);
-        for (let attempt = 1; attempt <= KILL_ATTEMPTS; attempt++) {
-          if (!isLive(c) && willRestart(c)) c = await afterRestart(ref, c);
+        for (let attempt = 1; ; attempt++) {
           if (!isLive(c)) {
-            if (!willRestart(c)) return; // ended, for good
-            continue; // ended again before it could be reached
+            // Ended: for good, unless its policy starts it again; then the signal goes to that run.
+            const next = willRestart(c) ? await afterRestart(ref, c) : undefined;
+            if (!next) return;
+            c = next;
           }
-          try {
-            await docker.getContainer(c.Id).kill({ signal });
-            // A frozen process cannot act on a signal: thaw it so the signal lands.
-            if (c.State.Paused)
-              await docker
-                .getContainer(c.Id)
-                .unpause()
-                .catch(() => undefined);
-            return;
-          } catch (err) {
-            const after = await inspect({ ...ref, containerId: c.Id });
-            if (!after || (!isLive(after) && !willRestart(after))) return; // it ended meanwhile, for good
-            if (isLive(after)) throw toDrmaaError(err, 'InvalidArgument', `sending ${signal} to job ${ref.jobId}`);
-            c = after; // it ended meanwhile, and its policy starts it again
+          if (isLive(c)) {
+            try {
+              await docker.getContainer(c.Id).kill({ signal });
+              // A frozen process cannot act on a signal: thaw it so the signal lands.
+              if (c.State.Paused)
+                await docker
+                  .getContainer(c.Id)
+                  .unpause()
+                  .catch(() => undefined);
+              return;
+            } catch (err) {
+              const after = await inspect({ ...ref, containerId: c.Id });
+              if (!after) return; // removed meanwhile
+              // The same run still going: the signal itself was refused.
+              if (isLive(after) && runOf(after) === runOf(c)) {
+                throw toDrmaaError(err, 'InvalidArgument', `sending ${signal} to job ${ref.jobId}`);
+              }
+              c = after; // it ended meanwhile (and may have been started again): look again
+            }
+          }
+          if (attempt >= KILL_ATTEMPTS) {
+            throw invalidState(
+              `job ${ref.jobId} exits and is restarted by its restart policy before ${signal} can reach it ` +
+                `(${KILL_ATTEMPTS} tries): this Podman cannot stop a container between its restarts ` +
+                `(fixed upstream by containers/podman#18267)`,
+            );
           }
         }
-        throw invalidState(
-          `job ${ref.jobId} exits and is restarted by its restart policy before ${signal} can reach it ` +
-            `(${KILL_ATTEMPTS} tries): this Podman cannot stop a container between its restarts ` +
-            `(fixed upstream by containers/podman#18267)`,
-        );
       });
     },
 

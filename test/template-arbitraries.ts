@@ -183,7 +183,8 @@ function validParts(o: CaseOptions): fc.Arbitrary<Part> {
     dates.map((startTime) => ({ fields: { startTime } })),
     fc
       .constantFrom('2999-01-01T00:00:00Z', '0001-01-01T00:00:00Z')
-      .map((deadlineTime) => ({ fields: { deadlineTime } })),
+      // A later deadline replaces a past one, and with it the expectation.
+      .map((deadlineTime) => ({ fields: { deadlineTime }, pastDeadline: false })),
     fc.constant({ fields: { deadlineTime: '2000-01-01T00:00:00Z' }, pastDeadline: true }),
     fc.constant({ fields: { queueName: o.hostName } }),
     fc.constant({ fields: { submitAsHold: true }, hold: true }),

@@ -152,11 +152,19 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
         await onHost().unpauseJob(ref());
         if (state === 'suspended') state = 'running';
         break;
-      case 'terminate':
+      case 'terminate': {
+        const before = { terminateRequested, subState };
         terminateRequested = true;
         subState = 'terminated';
-        if (containerId) await onHost().killJob(ref());
+        try {
+          if (containerId) await onHost().killJob(ref());
+        } catch (err) {
+          // Not killed (see killJob): the job goes on as it was, and the caller is told why.
+          ({ terminateRequested, subState } = before);
+          throw err;
+        }
         break;
+      }
     }
     return view();
   };
@@ -173,7 +181,10 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     } catch {
       return; // a signal has nobody to answer: an action the state does not accept is dropped
     }
-    await control(action);
+    // Nor an action that fails: it must not fail the job's workflow (an update's caller is told).
+    await control(action).catch((err: unknown) =>
+      wf.log.warn('job control failed', { jobId, action, error: String(err) }),
+    );
   });
   wf.setHandler(
     waitUpdate,
@@ -237,8 +248,8 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   const startable = () => state === 'queued' || terminateRequested;
   let released = true;
   if (queuedUntilDeadline === undefined) await wf.condition(startable);
-  // A deadline already past is never started. Jobs of before this rule started, then killed, such
-  // a job: the patch marker (in these jobs only) lets their histories replay.
+  // A job whose deadline has passed by now is never started. Before this rule it was started and
+  // killed at once: the patch marker (written in such jobs only) lets those histories replay.
   else if (queuedUntilDeadline <= 0 && wf.patched(PAST_DEADLINE_NOT_STARTED)) released = false;
   else released = await wf.condition(startable, Math.max(queuedUntilDeadline, 0));
   if (terminateRequested) return endWithoutContainer('terminated');
@@ -251,6 +262,14 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     input.arrayJobId !== undefined && input.taskNumber !== undefined
       ? { arrayJobId: input.arrayJobId, taskNumber: input.taskNumber }
       : undefined;
+  /** A kill that fails (see killJob) leaves the job running and watched, not its workflow failed. */
+  const killOrGoOn = async (acts: ReturnType<typeof activitiesOn>) => {
+    try {
+      await acts.killJob(ref());
+    } catch (err) {
+      wf.log.warn('job not killed; it is watched on', { jobId, error: String(err) });
+    }
+  };
   /** Watches the running job on its host until it ends, or the deadline ends it. */
   const watch = async (acts: ReturnType<typeof activitiesOn>) => {
     let exited = false;
@@ -260,7 +279,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     const deadline = deadlineMs();
     if (deadline !== undefined && !(await wf.condition(() => exited, Math.max(deadline, 0)))) {
       subState = 'deadline';
-      await acts.killJob(ref());
+      await killOrGoOn(acts);
     }
     return exit;
   };
@@ -302,7 +321,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     const acts = onHost();
     const endedQuickly = quick && quick.ended.state !== 'running' ? quick : undefined;
     // Asked while the container was being created (a long pull lets a workflow task through).
-    if (terminateRequested && !endedQuickly) await acts.killJob(ref());
+    if (terminateRequested && !endedQuickly) await killOrGoOn(acts);
 
     // Running: until the container exits, or the deadline ends it. The activity that waits also
     // tells an array job the moment the container ends, then collects the output.

@@ -122,12 +122,24 @@ describe('yes/no variables', () => {
 
   it('stop the worker with one line and exit status 2 when wrong, before it connects to anything', async () => {
     const main = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
-    const r = await run(process.execPath, ['--import', 'tsx', main, '--mount-allow', 'relative/dir']).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
-    expect(r).toMatchObject({ code: 2 });
-    expect((r as { stderr: string }).stderr).toBe(
-      'podman-tracker worker: InvalidArgument: --mount-allow (PODMAN_TRACKER_MOUNT_ALLOW): "relative/dir" is not an absolute path\n',
-    );
+    // A worker that wrongly starts would wait for Temporal: the timeout ends it, and the test fails.
+    const worker = (...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', main, ...args], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: '127.0.0.1:1' },
+        timeout: 30_000,
+      }).catch((e: { code: number | null; stderr: string }) => e);
+    expect(await worker('--mount-allow', 'relative/dir')).toMatchObject({
+      code: 2,
+      stderr:
+        'podman-tracker worker: InvalidArgument: --mount-allow (PODMAN_TRACKER_MOUNT_ALLOW): "relative/dir" is not an absolute path\n',
+    });
+    expect(await worker('--max-concurrent-activities', '0')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^podman-tracker worker: InvalidArgument: --max-concurrent-activities: "0"/),
+    });
+    expect(await worker('--allow-everything')).toMatchObject({
+      code: 2,
+      stderr: "error: unknown option '--allow-everything'\n",
+    });
   });
 });
