@@ -425,6 +425,14 @@ export function createActivities(opts: PodmanActivityOptions) {
     }
   }
 
+  /** killJob's answer for a job its restart policy starts again faster than a signal lands. */
+  const outrunBy = (ref: ContainerRef, signal: string) =>
+    invalidState(
+      `job ${ref.jobId} exits and is restarted by its restart policy before ${signal} can reach it ` +
+        `(${KILL_ATTEMPTS} tries): this Podman cannot stop a container between its restarts ` +
+        `(fixed upstream by containers/podman#18267)`,
+    );
+
   /** Waits for the exit; with `withinMs`, gives up after that long and answers `running`. */
   async function waitExit(ref: ContainerRef, withinMs?: number): Promise<JobStatus> {
     const ctx = Context.current();
@@ -596,8 +604,8 @@ export function createActivities(opts: PodmanActivityOptions) {
       return withHeartbeat(async () => {
         let c = await mustInspect(ref);
         for (let attempt = 1; ; attempt++) {
+          // Ended: for good, unless its policy starts it again; then the signal goes to that run.
           if (!isLive(c)) {
-            // Ended: for good, unless its policy starts it again; then the signal goes to that run.
             const next = willRestart(c) ? await afterRestart(ref, c) : undefined;
             if (!next) return;
             c = next;
@@ -622,13 +630,7 @@ export function createActivities(opts: PodmanActivityOptions) {
               c = after; // it ended meanwhile (and may have been started again): look again
             }
           }
-          if (attempt >= KILL_ATTEMPTS) {
-            throw invalidState(
-              `job ${ref.jobId} exits and is restarted by its restart policy before ${signal} can reach it ` +
-                `(${KILL_ATTEMPTS} tries): this Podman cannot stop a container between its restarts ` +
-                `(fixed upstream by containers/podman#18267)`,
-            );
-          }
+          if (attempt >= KILL_ATTEMPTS) throw outrunBy(ref, signal);
         }
       });
     },

@@ -55,7 +55,6 @@ export function isNotFound(err: unknown): boolean {
   return statusOf(err) === 404;
 }
 
-/** Podman's own words for a failure, without dockerode's "(HTTP code 500) server error -" prefix. */
 /**
  * Podman 4.3's inspect of a container whose process has just exited can fail reading the dead
  * process's cgroup ("read /proc/PID/cgroup: no such process": containers/podman#16383, fixed in
@@ -65,6 +64,7 @@ export function isExitRace(err: unknown): boolean {
   return /\/proc\/\d+\/cgroup: no such (process|file)/.test(podmanMessage(err));
 }
 
+/** Podman's own words for a failure, without dockerode's "(HTTP code 500) server error -" prefix. */
 export function podmanMessage(err: unknown): string {
   const e = err as ModemError;
   return e?.json?.message ?? e?.message ?? String(err);
