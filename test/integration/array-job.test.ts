@@ -16,22 +16,45 @@ afterAll(() => f?.close());
 const sleepy = (seconds: number) => ({ jobCategory: stack.testImage, remoteCommand: 'sleep', args: [String(seconds)] });
 
 describe('array jobs', () => {
-  it('never runs more than maxParallel tasks at once, and reaches it', async () => {
+  // Tasks run until terminated, one by one in the order the array starts them, so each freed slot's
+  // refill is awaited from Podman's events rather than hoped for within a task's run time.
+  it('never runs more than maxParallel tasks at once, and refills each freed slot', async () => {
     const rec = await recordConcurrency(f.session);
-    const id = await f.tracker.addArrayJob(sleepy(2), 1, 8, 1, 3);
+    const id = await f.tracker.addArrayJob(sleepy(600), 1, 8, 1, 3);
+    const tasks = await f.tracker.listArrayJobs(id);
+    for (const [i, t] of tasks.entries()) {
+      await rec.running(Math.min(3, tasks.length - i));
+      await f.tracker.wait(t, 30_000, ['running']);
+      await f.tracker.jobControl(t, 'terminate');
+    }
     const result = await f.tracker.arrayResult(id);
+    await rec.running(0);
     rec.stop();
-    expect(result).toMatchObject({ total: 8, done: 8, failed: [] });
+    expect(result).toMatchObject({ total: 8, done: 0, failed: [1, 2, 3, 4, 5, 6, 7, 8] });
     expect(rec.starts).toBe(8);
     expect(rec.peak).toBe(3);
-  });
+  }, 120_000);
 
   it('maxParallel 0 means no limit of the caller: all tasks run at once', async () => {
     const rec = await recordConcurrency(f.session);
-    const id = await f.tracker.addArrayJob(sleepy(3), 1, 5, 1, 0);
+    const id = await f.tracker.addArrayJob(sleepy(600), 1, 5, 1, 0);
+    await rec.running(5);
+    await f.tracker.jobControl(id, 'terminate');
     await f.tracker.arrayResult(id);
+    await rec.running(0);
     rec.stop();
     expect(rec.peak).toBe(5);
+  });
+
+  it('runs tasks to done, each once, at most maxParallel at a time', async () => {
+    const rec = await recordConcurrency(f.session);
+    const id = await f.tracker.addArrayJob(sleepy(1), 1, 6, 1, 2);
+    const result = await f.tracker.arrayResult(id);
+    await rec.running(0);
+    rec.stop();
+    expect(result).toMatchObject({ total: 6, done: 6, failed: [] });
+    expect(rec.starts).toBe(6);
+    expect(rec.peak).toBeLessThanOrEqual(2);
   });
 
   it('gives each task its TASK_ID, leaves the template alone, and lists every task at once', async () => {
