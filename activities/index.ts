@@ -332,6 +332,15 @@ export function createActivities(opts: PodmanActivityOptions) {
     return start(existing.Id, name, host);
 
     async function start(containerId: string, name: string, host: string): Promise<StartedContainer> {
+      // A deadline that passed while the image was pulled or the container made: the job is not
+      // started, as one submitted past its deadline is not, and its container goes.
+      if (template.deadlineTime && Date.parse(template.deadlineTime) <= Date.now()) {
+        await removeQuietly(containerId);
+        throw new DrmaaError(
+          'Timeout',
+          `the deadline of job ${input.jobId} (${template.deadlineTime}) passed before its container could start`,
+        );
+      }
       const container = docker.getContainer(containerId);
       let stdin: Socket | undefined;
       try {

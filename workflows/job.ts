@@ -299,7 +299,9 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       }
     } catch (err) {
       const e = DrmaaError.find(err);
-      return endWithoutContainer('startFailed', e ? `${e.kind}: ${e.message}` : String(err));
+      // The deadline passed during creation (a long pull): the activity did not start the container.
+      const why = e?.kind === 'Timeout' && (deadlineMs() ?? 1) <= 0 ? 'deadline' : 'startFailed';
+      return endWithoutContainer(why, e ? `${e.kind}: ${e.message}` : String(err));
     } finally {
       starting = false;
     }

@@ -5,6 +5,7 @@ import type { PodmanTracker } from '../../client/tracker.js';
 import { DrmaaError } from '../../common/errors.js';
 import { podman, podmanInspect, sessionContainers, stack } from '../helpers.js';
 import { startTracker, type TrackerFixture } from './fixtures.js';
+import { registryGate } from './gate.js';
 
 let f: TrackerFixture;
 let tracker: PodmanTracker;
@@ -101,7 +102,8 @@ describe('job workflow', () => {
       jobCategory: image(),
       remoteCommand: 'sleep',
       args: ['100'],
-      deadlineTime: new Date(Date.now() + 2500).toISOString(),
+      // Far enough ahead that a slow machine starts the job before it (else it is never started).
+      deadlineTime: new Date(Date.now() + 8000).toISOString(),
     });
     const r = await tracker.result(id);
     expect(r.info).toMatchObject({ state: 'failed', subState: 'deadline', terminationSignal: 'SIGKILL' });
@@ -119,6 +121,40 @@ describe('job workflow', () => {
     expect(r.info.extension?.extensionList.containerId).toBeUndefined();
     expect(r.stdout).toBe('');
     expect(await podman('ps', '-a', '-q', '--filter', `label=podman-tracker.job=${id}`)).toBe('');
+  });
+
+  it('never starts a job whose deadline passes while its image is pulled, and leaves no container', async () => {
+    const gate = await registryGate();
+    try {
+      await podman('rmi', '-f', gate.image).catch(() => undefined);
+      const deadline = Date.now() + 5000; // ahead of the job's first workflow task on a slow machine
+      const id = await tracker.addJob({
+        jobCategory: gate.image,
+        remoteCommand: 'sh',
+        args: ['-c', 'echo ran'],
+        deadlineTime: new Date(deadline).toISOString(),
+      });
+      // The pull is under way, held at the gate (a job that ended first fails the test at once).
+      await Promise.race([
+        gate.reached,
+        tracker.result(id).then((r) => expect.fail(`ended before its pull: ${JSON.stringify(r.info)}`)),
+      ]);
+      // The deadline is a clock: the test waits for it to pass, then lets the pull finish.
+      await new Promise((r) => setTimeout(r, deadline - Date.now() + 200));
+      gate.open();
+      const r = await tracker.result(id);
+      expect(r.info).toMatchObject({
+        state: 'failed',
+        subState: 'deadline',
+        annotation: expect.stringMatching(/^Timeout: the deadline of job .* passed before its container could start/),
+      });
+      expect(r.stdout).toBe('');
+      expect(await podman('ps', '-a', '-q', '--filter', `label=podman-tracker.job=${id}`)).toBe('');
+      expect(await podman('images', '-q', gate.image)).not.toBe(''); // the pull itself went through
+    } finally {
+      await gate.close();
+      await podman('rmi', '-f', gate.image).catch(() => undefined);
+    }
   });
 
   it('a job that cannot start ends failed with the reason', async () => {
