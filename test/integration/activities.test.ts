@@ -109,10 +109,12 @@ describe('the Go tracker cases', () => {
 
 describe('retries and idempotence', () => {
   it('waitAndCollect: within a window it answers running and collects nothing; then the result', async () => {
-    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'sleep 4; echo finished'], extension: { extensionList: { rm: 'true' } } }); // prettier-ignore
+    // Runs until the test ends it: on TERM it says so and exits 0.
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'trap "echo finished; exit 0" TERM; sleep 600 & wait'], extension: { extensionList: { rm: 'true' } } }); // prettier-ignore
     const quick = await h.run('waitAndCollect', job, {}, undefined, 300);
     expect(quick).toEqual({ ended: { state: 'running', subState: '' }, told: false });
     expect((await podmanInspect(job.containerId)).State.Running).toBe(true);
+    await podman('kill', '-s', 'TERM', job.containerId);
     const r = await h.run('waitAndCollect', job, {});
     expect(r.ended.state).toBe('done');
     expect(r.collected).toMatchObject({ state: 'done', output: { stdout: 'finished\n', stderr: '' } });
@@ -304,13 +306,15 @@ describe('job control', () => {
   });
 
   it('reports a restarting container as running/restarting', async () => {
+    // The first run exits; the run its policy starts again stays up (the container's files outlive a
+    // restart), however long the restart takes on this machine.
     const job = await submit({
       remoteCommand: 'sh',
-      args: ['-c', 'sleep 0.3; exit 1'],
+      args: ['-c', '[ -e /ran-once ] && exec sleep 600; touch /ran-once; exit 1'],
       extension: { extensionList: { restart: 'always' } },
     });
     const seen = new Set<string>();
-    for (let i = 0; i < 40 && !seen.has('running/restarting'); i++) {
+    for (const until = Date.now() + 30_000; Date.now() < until && !seen.has('running/restarting');) {
       const s = await h.run('inspectJob', job);
       seen.add(`${s.state}/${s.subState}`);
       await new Promise((r) => setTimeout(r, 50));

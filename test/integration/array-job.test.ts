@@ -38,13 +38,13 @@ describe('array jobs', () => {
   it('maxParallel 0 means no limit of the caller: all tasks run at once', async () => {
     const rec = await recordConcurrency(f.session);
     const id = await f.tracker.addArrayJob(sleepy(600), 1, 5, 1, 0);
-    await rec.running(5);
+    await rec.running(5, 60_000);
     await f.tracker.jobControl(id, 'terminate');
     await f.tracker.arrayResult(id);
     await rec.running(0);
     rec.stop();
     expect(rec.peak).toBe(5);
-  });
+  }, 120_000);
 
   it('runs tasks to done, each once, at most maxParallel at a time', async () => {
     const rec = await recordConcurrency(f.session);
@@ -79,8 +79,13 @@ describe('array jobs', () => {
   });
 
   it('holds, releases and terminates tasks queued for a slot, one by one', async () => {
-    // Long enough for task 1 to hold the one slot through the controls below.
-    const id = await f.tracker.addArrayJob(sleepy(4), 1, 4, 1, 1);
+    // Task 1 holds the one slot through the controls below, until the test ends it (on TERM it exits 0).
+    const template = {
+      jobCategory: stack.testImage,
+      remoteCommand: 'sh',
+      args: ['-c', 'trap "exit 0" TERM; if [ "$TASK_ID" = 1 ]; then sleep 600 & wait; else sleep 1; fi'],
+    };
+    const id = await f.tracker.addArrayJob(template, 1, 4, 1, 1);
     const [t1, t2, t3, t4] = await f.tracker.listArrayJobs(id);
     await f.tracker.wait(t1!, 30_000, ['running']);
     expect(await f.tracker.jobState(t3!)).toEqual({ state: 'queued', subState: '' });
@@ -90,7 +95,8 @@ describe('array jobs', () => {
     expect((wrong as DrmaaError).kind).toBe('InvalidState');
 
     // Task 4 runs while task 3 is held: a held task does not take the slot.
-    await f.tracker.wait(t4!, 30_000, ['running']);
+    await podman('kill', '-s', 'TERM', (await f.tracker.jobInfo(t1!)).extension!.extensionList.containerId!);
+    await f.tracker.wait(t4!, 30_000, ['done']);
     expect(await f.tracker.jobState(t3!)).toEqual({ state: 'queuedHeld', subState: '' });
     await f.tracker.jobControl(t3!, 'release');
     await f.tracker.wait(t3!, 30_000, ['done']);
@@ -108,12 +114,12 @@ describe('array jobs', () => {
     const tasks = await f.tracker.listArrayJobs(id);
     await f.tracker.wait(tasks[1]!, 30_000, ['running']);
     await f.tracker.jobControl(id, 'suspend');
-    await f.tracker.wait(tasks[0]!, 10_000, ['suspended']);
-    await f.tracker.wait(tasks[1]!, 10_000, ['suspended']);
+    await f.tracker.wait(tasks[0]!, 30_000, ['suspended']);
+    await f.tracker.wait(tasks[1]!, 30_000, ['suspended']);
     await f.tracker.jobControl(id, 'hold');
     expect((await f.tracker.jobState(tasks[2]!)).state).toBe('queuedHeld');
     await f.tracker.jobControl(id, 'resume');
-    await f.tracker.wait(tasks[0]!, 10_000, ['running']);
+    await f.tracker.wait(tasks[0]!, 30_000, ['running']);
     await f.tracker.jobControl(id, 'terminate');
     const r = await f.tracker.arrayResult(id);
     expect(r).toMatchObject({ total: 4, done: 0, failed: [1, 2, 3, 4] });

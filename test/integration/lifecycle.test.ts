@@ -85,7 +85,7 @@ describe('every control action in every state', () => {
 
 describe('timing', () => {
   it('startTime keeps a job queued until then, on a durable timer', async () => {
-    const startTime = new Date(Date.now() + 3000);
+    const startTime = new Date(Date.now() + 6000); // room for the submit and the look at a slow machine
     const id = await f.tracker.addJob({
       jobCategory: stack.testImage,
       remoteCommand: 'true',
@@ -128,7 +128,7 @@ describe('listing and deleting', () => {
   });
 
   it('lists every task of an array job, queued ones included', async () => {
-    const array = await f.tracker.addArrayJob({ ...sleeper, args: ['1'] }, 1, 5, 1, 1);
+    const array = await f.tracker.addArrayJob(sleeper, 1, 5, 1, 1);
     const tasks = await f.tracker.listArrayJobs(array);
     await eventually(async () => expect(await f.tracker.listJobs()).toEqual(expect.arrayContaining(tasks)));
     await f.tracker.jobControl(array, 'terminate');
@@ -175,17 +175,27 @@ describe('several Podman hosts', () => {
 });
 
 describe('a container that vanishes', () => {
-  const script = { jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', 'echo ran; sleep 3'] };
-  const removeContainerOf = async (id: string) => {
-    const info = await f.tracker.jobInfo(id);
-    await podman('rm', '-f', info.extension!.extensionList.containerId!);
+  // It runs until removed, or until the test ends it (on TERM it exits 0).
+  const script = {
+    jobCategory: stack.testImage,
+    remoteCommand: 'sh',
+    args: ['-c', 'trap "exit 0" TERM; echo ran; sleep 600 & wait'],
   };
+  const containerOf = async (id: string) => (await f.tracker.jobInfo(id)).extension!.extensionList.containerId!;
+  const removeContainerOf = async (id: string) => podman('rm', '-f', '-t', '0', await containerOf(id));
 
   it('is run again when the job is reRunnable', async () => {
     const id = await f.tracker.addJob({ ...script, reRunnable: true });
     await f.tracker.wait(id, 30_000, ['running']);
-    const first = (await f.tracker.jobInfo(id)).extension!.extensionList.containerId;
+    const first = await containerOf(id);
     await removeContainerOf(id);
+    const second = await eventually(async () => {
+      const c = await containerOf(id);
+      expect(c).not.toBe(first);
+      return c;
+    }, 30_000);
+    await f.tracker.wait(id, 30_000, ['running']);
+    await podman('kill', '-s', 'TERM', second);
     const r = await f.tracker.result(id);
     expect(r.info).toMatchObject({ state: 'done', exitStatus: 0 });
     expect(r.stdout).toBe('ran\n');

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import proto from '@temporalio/proto'; // CommonJS: no named exports under Node's ESM loader
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, disconnect, type SshOptions } from '../../activities/podman.js';
 import { parseConnectionUri } from '../../common/connection.js';
@@ -12,7 +13,7 @@ import { LABEL } from '../../common/convert.js';
 import { DrmaaError } from '../../common/errors.js';
 import { createWorker } from '../../worker/worker.js';
 import { podman, podmanInspect, requireEnv, sessionContainers, stack } from '../helpers.js';
-import { startTracker, type TrackerFixture } from './fixtures.js';
+import { eventually, startTracker, type TrackerFixture } from './fixtures.js';
 import { startSshd, type Sshd } from './sshd.js';
 
 const run = promisify(execFile);
@@ -95,14 +96,23 @@ describe('ssh:// Podman connections', () => {
     const id = await tracker.addJob({
       jobCategory: stack.testImage,
       remoteCommand: 'sh',
-      args: ['-c', 'sleep 6; echo done'],
+      // Runs until the test ends it: on TERM it says so and exits 0.
+      args: ['-c', 'trap "echo done; exit 0" TERM; sleep 600 & wait'],
     });
     await tracker.wait(id, 30_000, ['running']);
-    await new Promise((r) => setTimeout(r, 500)); // the wait for its exit is on Podman's event stream now
+    // Dropped while the worker waits for the exit (on Podman's event stream, through the connection).
+    await eventually(async () => {
+      const { raw } = await f!.client.workflow.getHandle(id).describe();
+      expect(raw.pendingActivities?.map((a) => [a.activityType?.name, a.state])).toContainEqual([
+        'waitAndCollect',
+        proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      ]);
+    }, 30_000);
     const logins = sshd.logins();
     const containerId = (await tracker.jobInfo(id)).extension?.extensionList.containerId ?? '';
     expect((await podmanInspect(containerId)).State.Running).toBe(true);
     expect(sshd.dropConnections()).toBeGreaterThan(0);
+    await podman('kill', '-s', 'TERM', containerId);
     const r = await tracker.result(id);
     expect(r.info).toMatchObject({ state: 'done', exitStatus: 0 });
     expect(r.stdout).toBe('done\n');
