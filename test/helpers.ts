@@ -42,6 +42,19 @@ export async function podman(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/**
+ * `sh -c` script of a job that runs until the test ends it with endByTerm, so a later step finds it
+ * still running however slow the machine: `first` runs first; on TERM it runs `onTerm` and exits 0.
+ */
+export function untilTerm({ first, onTerm }: { first?: string; onTerm?: string } = {}): string {
+  return `trap "${onTerm ? `${onTerm}; ` : ''}exit 0" TERM; ${first ? `${first}; ` : ''}sleep 600 & wait`;
+}
+
+/** Ends a job's container that runs an untilTerm script: it exits 0. */
+export async function endByTerm(containerId: string): Promise<void> {
+  await podman('kill', '-s', 'TERM', containerId);
+}
+
 export async function podmanInspect(nameOrId: string): Promise<PodmanInspect> {
   const [c] = JSON.parse(await podman('container', 'inspect', nameOrId)) as PodmanInspect[];
   if (!c) throw new Error(`podman inspect ${nameOrId} returned nothing`);

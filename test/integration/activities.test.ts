@@ -12,6 +12,7 @@ import { DrmaaError } from '../../common/errors.js';
 import type { JobTemplateInput } from '../../common/template.js';
 import {
   ActivityHarness,
+  endByTerm,
   podman,
   podmanClient,
   podmanInspect,
@@ -19,6 +20,7 @@ import {
   sessionContainers,
   stack,
   uniqueSession,
+  untilTerm,
 } from '../helpers.js';
 
 const session = uniqueSession('activities');
@@ -109,12 +111,11 @@ describe('the Go tracker cases', () => {
 
 describe('retries and idempotence', () => {
   it('waitAndCollect: within a window it answers running and collects nothing; then the result', async () => {
-    // Runs until the test ends it: on TERM it says so and exits 0.
-    const job = await submit({ remoteCommand: 'sh', args: ['-c', 'trap "echo finished; exit 0" TERM; sleep 600 & wait'], extension: { extensionList: { rm: 'true' } } }); // prettier-ignore
+    const job = await submit({ remoteCommand: 'sh', args: ['-c', untilTerm({ onTerm: 'echo finished' })], extension: { extensionList: { rm: 'true' } } }); // prettier-ignore
     const quick = await h.run('waitAndCollect', job, {}, undefined, 300);
     expect(quick).toEqual({ ended: { state: 'running', subState: '' }, told: false });
     expect((await podmanInspect(job.containerId)).State.Running).toBe(true);
-    await podman('kill', '-s', 'TERM', job.containerId);
+    await endByTerm(job.containerId);
     const r = await h.run('waitAndCollect', job, {});
     expect(r.ended.state).toBe('done');
     expect(r.collected).toMatchObject({ state: 'done', output: { stdout: 'finished\n', stderr: '' } });

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrmaaError } from '../../common/errors.js';
 import { arrayJobWorkflow } from '../../workflows/array.js';
-import { podman, podmanInspect, sessionContainers, stack } from '../helpers.js';
+import { endByTerm, podman, podmanInspect, sessionContainers, stack, untilTerm } from '../helpers.js';
 import { recordConcurrency } from './concurrency.js';
-import { startTracker, type TrackerFixture } from './fixtures.js';
+import { containerOf, startTracker, type TrackerFixture } from './fixtures.js';
 
 let f: TrackerFixture;
 beforeAll(async () => {
@@ -79,11 +79,11 @@ describe('array jobs', () => {
   });
 
   it('holds, releases and terminates tasks queued for a slot, one by one', async () => {
-    // Task 1 holds the one slot through the controls below, until the test ends it (on TERM it exits 0).
+    // Task 1 holds the one slot through the controls below, until the test ends it; the others are short.
     const template = {
       jobCategory: stack.testImage,
       remoteCommand: 'sh',
-      args: ['-c', 'trap "exit 0" TERM; if [ "$TASK_ID" = 1 ]; then sleep 600 & wait; else sleep 1; fi'],
+      args: ['-c', untilTerm({ first: '[ "$TASK_ID" = 1 ] || { sleep 1; exit 0; }' })],
     };
     const id = await f.tracker.addArrayJob(template, 1, 4, 1, 1);
     const [t1, t2, t3, t4] = await f.tracker.listArrayJobs(id);
@@ -95,7 +95,7 @@ describe('array jobs', () => {
     expect((wrong as DrmaaError).kind).toBe('InvalidState');
 
     // Task 4 runs while task 3 is held: a held task does not take the slot.
-    await podman('kill', '-s', 'TERM', (await f.tracker.jobInfo(t1!)).extension!.extensionList.containerId!);
+    await endByTerm(await containerOf(f.tracker, t1!));
     await f.tracker.wait(t4!, 30_000, ['done']);
     expect(await f.tracker.jobState(t3!)).toEqual({ state: 'queuedHeld', subState: '' });
     await f.tracker.jobControl(t3!, 'release');

@@ -56,6 +56,13 @@ export async function startTracker(prefix: string, overrides: Partial<WorkerConf
   };
 }
 
+/** The container of a job that has one (a job that has been running). */
+export async function containerOf(tracker: PodmanTracker, jobId: string): Promise<string> {
+  const id = (await tracker.jobInfo(jobId)).extension?.extensionList.containerId;
+  if (!id) throw new Error(`job ${jobId} has no container`);
+  return id;
+}
+
 /** Retries an assertion on something eventually consistent (Temporal's visibility) for a while. */
 export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
   const until = Date.now() + timeoutMs;

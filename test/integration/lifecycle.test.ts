@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrmaaError } from '../../common/errors.js';
 import type { JobControlAction, JobState } from '../../common/states.js';
-import { podman, podmanInspect, stack } from '../helpers.js';
-import { eventually, startTracker, type TrackerFixture } from './fixtures.js';
+import { endByTerm, podman, podmanInspect, stack, untilTerm } from '../helpers.js';
+import { containerOf, eventually, startTracker, type TrackerFixture } from './fixtures.js';
 
 let f: TrackerFixture;
 beforeAll(async () => {
@@ -116,7 +116,7 @@ describe('listing and deleting', () => {
     const busy = await f.tracker.deleteJob(running).catch((e: unknown) => e as DrmaaError);
     expect(busy).toMatchObject({ kind: 'InvalidState' });
 
-    const containerId = (await f.tracker.jobInfo(done)).extension!.extensionList.containerId!;
+    const containerId = await containerOf(f.tracker, done);
     await podmanInspect(containerId);
     await f.tracker.deleteJob(done);
     await expect(podmanInspect(containerId)).rejects.toThrow(/no such/i);
@@ -175,27 +175,22 @@ describe('several Podman hosts', () => {
 });
 
 describe('a container that vanishes', () => {
-  // It runs until removed, or until the test ends it (on TERM it exits 0).
-  const script = {
-    jobCategory: stack.testImage,
-    remoteCommand: 'sh',
-    args: ['-c', 'trap "exit 0" TERM; echo ran; sleep 600 & wait'],
-  };
-  const containerOf = async (id: string) => (await f.tracker.jobInfo(id)).extension!.extensionList.containerId!;
-  const removeContainerOf = async (id: string) => podman('rm', '-f', '-t', '0', await containerOf(id));
+  // It runs until removed, or until the test ends it.
+  const script = { jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', untilTerm({ first: 'echo ran' })] };
+  const removeContainerOf = async (id: string) => podman('rm', '-f', '-t', '0', await containerOf(f.tracker, id));
 
   it('is run again when the job is reRunnable', async () => {
     const id = await f.tracker.addJob({ ...script, reRunnable: true });
     await f.tracker.wait(id, 30_000, ['running']);
-    const first = await containerOf(id);
+    const first = await containerOf(f.tracker, id);
     await removeContainerOf(id);
     const second = await eventually(async () => {
-      const c = await containerOf(id);
+      const c = await containerOf(f.tracker, id);
       expect(c).not.toBe(first);
       return c;
     }, 30_000);
     await f.tracker.wait(id, 30_000, ['running']);
-    await podman('kill', '-s', 'TERM', second);
+    await endByTerm(second);
     const r = await f.tracker.result(id);
     expect(r.info).toMatchObject({ state: 'done', exitStatus: 0 });
     expect(r.stdout).toBe('ran\n');

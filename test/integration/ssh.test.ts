@@ -12,8 +12,8 @@ import { parseConnectionUri } from '../../common/connection.js';
 import { LABEL } from '../../common/convert.js';
 import { DrmaaError } from '../../common/errors.js';
 import { createWorker } from '../../worker/worker.js';
-import { podman, podmanInspect, requireEnv, sessionContainers, stack } from '../helpers.js';
-import { eventually, startTracker, type TrackerFixture } from './fixtures.js';
+import { endByTerm, podman, podmanInspect, requireEnv, sessionContainers, stack, untilTerm } from '../helpers.js';
+import { containerOf, eventually, startTracker, type TrackerFixture } from './fixtures.js';
 import { startSshd, type Sshd } from './sshd.js';
 
 const run = promisify(execFile);
@@ -96,8 +96,7 @@ describe('ssh:// Podman connections', () => {
     const id = await tracker.addJob({
       jobCategory: stack.testImage,
       remoteCommand: 'sh',
-      // Runs until the test ends it: on TERM it says so and exits 0.
-      args: ['-c', 'trap "echo done; exit 0" TERM; sleep 600 & wait'],
+      args: ['-c', untilTerm({ onTerm: 'echo done' })],
     });
     await tracker.wait(id, 30_000, ['running']);
     // Dropped while the worker waits for the exit (on Podman's event stream, through the connection).
@@ -109,10 +108,10 @@ describe('ssh:// Podman connections', () => {
       ]);
     }, 30_000);
     const logins = sshd.logins();
-    const containerId = (await tracker.jobInfo(id)).extension?.extensionList.containerId ?? '';
+    const containerId = await containerOf(tracker, id);
     expect((await podmanInspect(containerId)).State.Running).toBe(true);
     expect(sshd.dropConnections()).toBeGreaterThan(0);
-    await podman('kill', '-s', 'TERM', containerId);
+    await endByTerm(containerId);
     const r = await tracker.result(id);
     expect(r.info).toMatchObject({ state: 'done', exitStatus: 0 });
     expect(r.stdout).toBe('done\n');
