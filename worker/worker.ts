@@ -1,16 +1,7 @@
 // The worker: hosts the job workflows and the Podman activities against one Podman connection,
 // one Temporal namespace and one task queue. It also serves its host's own activity queue
 // (`<task queue>@<host>`), so that a job's later activities reach the host that holds its container.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type LogLevel,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type Docker from 'dockerode';
 import { createActivities } from '../activities/index.js';
 import { createTaskActivities } from '../activities/tasks.js';
@@ -29,6 +20,7 @@ import {
   type WorkerPowers,
 } from '../common/powers.js';
 import { hostQueue } from '../workflows/definitions.js';
+import { workflowSource } from './workflow-code.js';
 
 export interface WorkerConfig {
   podmanUri: string;
@@ -141,15 +133,6 @@ export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
   };
 }
 
-/** The workflow bundle made by `make build`; without it (in tests) the sources are bundled at start. */
-function workflowSource(config: WorkerConfig): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  if (config.workflowsPath) return { workflowsPath: config.workflowsPath };
-  const bundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
-  if (existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
-  const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-  return { workflowsPath: existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url)) };
-}
-
 export interface PodmanTrackerWorker {
   readonly hostName: string;
   /** Runs until shutdown() or SIGINT/SIGTERM, then lets running activities finish within the grace time. */
@@ -208,7 +191,7 @@ async function workerOn(
       // The array job's local activities run where its workflow does: on the shared queue.
       activities: { ...activities, ...createTaskActivities() },
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
-      ...workflowSource(config),
+      ...workflowSource(config.workflowsPath),
     }),
     Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, hostName), activities }),
   ]);

@@ -26,6 +26,7 @@ import {
 } from './definitions.js';
 import type { TaskActivities } from '../activities/tasks.js';
 import { validateAction, validateControl, validateWait } from './job.js';
+import { runSignalReactionsFirst } from './interceptors.js';
 
 /** Tasks in flight per run: well under Temporal's 2,000 pending children of one workflow. */
 export const MAX_IN_FLIGHT = 1000;
@@ -125,6 +126,11 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
   const terminatedQueued = new Set(c.terminatedQueued);
   /** Tasks whose workflow is being started: queued for every caller until it exists. */
   const starting = new Set<number>();
+  /**
+   * Ends heard before this history started the task: only a history that the SDK ran ahead (see
+   * workflows/interceptors.ts) has them. Each counts once the start that made it is done.
+   */
+  const endedEarly = new Map<number, JobState>();
   /** Position of a task number in the sequence, or -1. */
   const indexOf = (t: number) =>
     Number.isSafeInteger(t) && t >= begin && t <= end && (t - begin) % step === 0 ? (t - begin) / step : -1;
@@ -225,10 +231,17 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
       },
     },
   );
-  wf.setHandler(taskEndedSignal, (t, state: JobState) => {
-    if (!running.delete(t)) return; // told twice (a retried signal, or after a check): counted once
+  const countEnd = (t: number, state: JobState) => {
     if (state === 'done') done++;
     else failed.add(t);
+  };
+  wf.setHandler(taskEndedSignal, (t, state: JobState) => {
+    if (running.delete(t)) return countEnd(t, state);
+    if (notStarted(t) && !endedEarly.has(t)) {
+      endedEarly.set(t, state);
+      runSignalReactionsFirst();
+    }
+    // Otherwise told twice (a retried signal, or after a check): counted once.
   });
 
   /** Control of the array job: every task whose state accepts the action gets it. */
@@ -313,7 +326,12 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
       },
     }));
     await startTasks(wf.workflowInfo().taskQueue, starts);
-    for (const t of batch) starting.delete(t);
+    for (const t of batch) {
+      starting.delete(t);
+      const early = endedEarly.get(t);
+      if (early && running.delete(t)) countEnd(t, early);
+      endedEarly.delete(t);
+    }
   };
 
   /** A task that ends tells us; one closed in Temporal by hand cannot: after a quiet spell, ask. */
@@ -321,9 +339,7 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
     const byId = new Map([...running].map((t) => [taskJobId(arrayJobId, t), t]));
     for (const { workflowId, state } of await closedTasks([...byId.keys()])) {
       const t = byId.get(workflowId)!;
-      if (!running.delete(t)) continue;
-      if (state === 'done') done++;
-      else failed.add(t);
+      if (running.delete(t)) countEnd(t, state);
     }
   };
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PodmanTracker } from '../../client/tracker.js';
 import type { StandInActivities } from '../fixtures/scale-workflows.js';
+import { workflowSource } from '../../worker/workflow-code.js';
 import { createTaskActivities } from '../../activities/tasks.js';
 import { requireEnv, uniqueSession } from '../helpers.js';
 
@@ -44,7 +45,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: native,
     taskQueue,
-    workflowsPath: fileURLToPath(new URL('../fixtures/scale-workflows.ts', import.meta.url)),
+    ...workflowSource(fileURLToPath(new URL('../fixtures/scale-workflows.ts', import.meta.url))),
     activities: { ...activities, ...createTaskActivities() },
     maxConcurrentActivityTaskExecutions: 500,
   });
