@@ -9,7 +9,15 @@ import { undecryptable } from '../common/encryption.js';
 import { DrmaaError, jobNotExists } from '../common/errors.js';
 import { isEndState, type JobControlAction, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplate, type JobTemplateInput } from '../common/template.js';
-import { arrayJobWorkflow, taskTemplate, validateArray, type ArrayJobResult } from '../workflows/array.js';
+import {
+  arrayJobInfo,
+  arrayJobWorkflow,
+  taskTemplate,
+  validateArray,
+  type ArrayJobInput,
+  type ArrayJobResult,
+} from '../workflows/array.js';
+import { infoOfEnding, WorkflowReads, type Described, type Ending } from './reads.js';
 import { jobLogsWorkflow, listJobCategoriesWorkflow } from '../workflows/categories.js';
 import type { JobOutput } from '../activities/index.js';
 import {
@@ -17,7 +25,6 @@ import {
   jobControlUpdate,
   jobInfoQuery,
   jobStateQuery,
-  jobTemplateQuery,
   queuedTaskControlUpdate,
   queuedTaskStateQuery,
   taskJobId,
@@ -87,9 +94,11 @@ export class PodmanTracker {
   readonly session: string;
   readonly taskQueue: string;
   private readonly client: Client;
+  private readonly reads: WorkflowReads;
 
   constructor(opts: PodmanTrackerOptions) {
     this.client = opts.client;
+    this.reads = new WorkflowReads(opts.client);
     this.session = opts.session ?? 'default';
     this.taskQueue = opts.taskQueue ?? 'podman-tracker';
     if (!SESSION_NAME.test(this.session)) {
@@ -168,33 +177,58 @@ export class PodmanTracker {
     return [...ids].filter((id) => !deleted.has(id)).sort();
   }
 
-  /** Every task's job ID at once, queued ones included. */
+  /** Every task's job ID at once, queued ones included: from the array job's start, no worker needed. */
   async listArrayJobs(arrayJobId: string): Promise<string[]> {
-    const a = await this.arrayInfo(arrayJobId);
+    const a = await this.arrayInput(arrayJobId);
     return taskNumbers(a.begin, a.end, a.step).map((t) => taskJobId(arrayJobId, t));
   }
 
-  arrayInfo(arrayJobId: string): Promise<ArrayJobInfo> {
-    return this.call(arrayJobId, (h) => h.query(arrayInfoQuery));
+  /** The array job's tasks counted by state. */
+  async arrayInfo(arrayJobId: string): Promise<ArrayJobInfo> {
+    const w = await this.described(arrayJobId, 'arrayJobWorkflow');
+    if (w.status === 'RUNNING') return this.guard(arrayJobId, () => this.reads.query(arrayJobId, arrayInfoQuery, []));
+    const input = await this.arrayInput(arrayJobId);
+    const total = taskNumbers(input.begin, input.end, input.step).length;
+    const ending = await this.ending<ArrayJobResult>(arrayJobId);
+    // Ended in Temporal by hand: what had not ended counts as failed.
+    const done = 'result' in ending ? ending.result.done : 0;
+    const failed = 'result' in ending ? ending.result.failed.length : total;
+    const { begin, end, step, maxParallel, session } = input;
+    return { arrayJobId, session, begin, end, step, maxParallel, total, queued: 0, held: 0, running: 0, done, failed };
   }
 
-  jobState(jobId: string): Promise<JobStatusView> {
-    return this.read(
-      jobId,
-      async (h) => this.unlessDeleted(jobId, await h.query(jobStateQuery)),
-      (a, t) => a.query(queuedTaskStateQuery, t),
-    );
+  async jobState(jobId: string): Promise<JobStatusView> {
+    const w = await this.reads.describe(jobId);
+    if (!w) {
+      const asked = (a: string, t: number) => this.reads.query(a, queuedTaskStateQuery, [t]);
+      return this.queuedTask(
+        jobId,
+        asked,
+        (v) => v,
+        () => this.jobState(jobId),
+      );
+    }
+    if (w.status === 'RUNNING') return this.guard(jobId, () => this.reads.query(jobId, jobStateQuery, []));
+    const { state, subState } = await this.endedInfo(jobId, w.type);
+    return this.unlessDeleted(jobId, { state, subState: subState ?? '' });
   }
 
   async jobInfo(jobId: string): Promise<JobInfo> {
-    const info = await this.read(
-      jobId,
-      async (h) => this.unlessDeleted(jobId, await h.query(jobInfoQuery)),
-      async (a, t) => {
-        const s = await a.query(queuedTaskStateQuery, t);
+    const w = await this.reads.describe(jobId);
+    if (!w) {
+      const asked = async (a: string, t: number): Promise<JobInfo | null> => {
+        const s = await this.reads.query(a, queuedTaskStateQuery, [t]);
         return s && { id: jobId, ...s };
-      },
-    );
+      };
+      return this.queuedTask<JobInfo>(
+        jobId,
+        asked,
+        (v) => ({ id: jobId, ...v }),
+        () => this.jobInfo(jobId),
+      );
+    }
+    if (w.status !== 'RUNNING') return this.unlessDeleted(jobId, await this.endedInfo(jobId, w.type));
+    const info = await this.guard(jobId, () => this.reads.query(jobId, jobInfoQuery, []));
     // The workflow knows when the job was dispatched; how long it has run is a matter of now.
     if ((info.state === 'running' || info.state === 'suspended') && info.dispatchTime) {
       info.wallclockTime = Math.max(0, Date.now() - Date.parse(info.dispatchTime));
@@ -202,16 +236,13 @@ export class PodmanTracker {
     return info;
   }
 
-  jobTemplate(jobId: string): Promise<JobTemplate> {
-    return this.read(
-      jobId,
-      (h) => h.query(jobTemplateQuery),
-      async (a, t) => {
-        const s = await a.query(queuedTaskStateQuery, t);
-        if (!s) return null;
-        return taskTemplate(await a.query(jobTemplateQuery), t);
-      },
-    );
+  /** The template the job was submitted with: from its start (a task's: its array job's), no worker needed. */
+  async jobTemplate(jobId: string): Promise<JobTemplate> {
+    if (await this.reads.describe(jobId)) {
+      return this.guard(jobId, async () => (await this.reads.startInput<{ template: JobTemplate }>(jobId)).template);
+    }
+    const { input, task } = await this.queuedTaskOf(jobId);
+    return taskTemplate(input.template, task);
   }
 
   /** suspend, resume, hold, release or terminate; on an array job, every task that accepts it. */
@@ -233,35 +264,57 @@ export class PodmanTracker {
     return answer === 'started' ? direct() : answer;
   }
 
-  /** Waits for one of the states (default: an end state); timeoutMs 0 checks once, null waits for ever. */
+  /**
+   * Waits for one of the states (default: an end state); timeoutMs 0 checks once, null waits for ever.
+   * A wait for end states is the server's long poll on the job's result: it writes nothing into the
+   * job's history and needs no worker. A wait for other states is an update the workflow answers.
+   */
   async wait(
     jobId: string,
     timeoutMs: number | null = null,
     states: JobState[] = ['done', 'failed'],
   ): Promise<JobStatusView> {
-    const now = await this.jobState(jobId);
-    if (states.includes(now.state)) return now;
-    if (isEndState(now.state)) throw cannotReach(jobId, now.state, states);
-    if (timeoutMs === 0) throw new DrmaaError('Timeout', `job ${jobId} is ${now.state}, not ${states.join(' or ')}`);
+    const started = Date.now();
+    const rest = () => (timeoutMs === null ? null : Math.max(0, timeoutMs - (Date.now() - started)));
+    const forEnd = states.every(isEndState);
+    const w = await this.reads.describe(jobId);
+    if (!w || (w.status === 'RUNNING' && !forEnd)) {
+      const now = await this.jobState(jobId);
+      if (states.includes(now.state)) return now;
+      if (isEndState(now.state)) throw cannotReach(jobId, now.state, states);
+    }
+    if (timeoutMs === 0 && (!w || w.status === 'RUNNING')) {
+      throw new DrmaaError('Timeout', `job ${jobId} has not reached ${states.join(' or ')}`);
+    }
     const task = TASK_ID.exec(jobId);
-    if (task && !(await this.exists(jobId))) {
+    if (!w && task) {
       // Queued in its array job: wait there until it has a workflow of its own, then on that.
-      const started = Date.now();
       const began = await this.call(task[1]!, (a) =>
         a.executeUpdate(taskStartedUpdate, { args: [Number(task[2]), timeoutMs] }),
       );
-      const rest = timeoutMs === null ? null : Math.max(0, timeoutMs - (Date.now() - started));
       if (!began) throw new DrmaaError('Timeout', `job ${jobId} is still queued, not ${states.join(' or ')}`);
-      // Started, or ended in the queue (terminated there): the first look above answers either.
-      return this.wait(jobId, rest, states);
+      // Started, or ended in the queue (terminated there): the next wait's first look answers either.
+      return this.wait(jobId, rest(), states);
+    }
+    if (!w) throw jobNotExists(jobId);
+    if (forEnd || w.status !== 'RUNNING') {
+      const { state, subState } = await this.endedInfo(
+        jobId,
+        w.type,
+        // An ended job answers at once: only a running one has a deadline to keep.
+        timeoutMs === null || w.status !== 'RUNNING' ? undefined : started + timeoutMs,
+      );
+      const end = await this.unlessDeleted(jobId, { state, subState: subState ?? '' });
+      if (states.includes(end.state)) return end;
+      throw cannotReach(jobId, end.state, states);
     }
     return this.call(jobId, async (h) => {
       try {
-        return await h.executeUpdate(waitUpdate, { args: [states, timeoutMs] });
+        return await h.executeUpdate(waitUpdate, { args: [states, rest()] });
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
         // The job ended between the first look and the update: its final state answers.
-        const end = await h.query(jobStateQuery);
+        const end = await this.jobState(jobId);
         if (states.includes(end.state)) return end;
         throw cannotReach(jobId, end.state, states);
       }
@@ -314,13 +367,17 @@ export class PodmanTracker {
     });
   }
 
-  /** The job's final JobInfo and output, once it has ended. */
-  result(jobId: string): Promise<JobWorkflowResult> {
-    return this.call(jobId, (h) => h.result() as Promise<JobWorkflowResult>);
+  /** The job's final JobInfo and output, once it has ended (a long poll: no worker needed). */
+  async result(jobId: string): Promise<JobWorkflowResult> {
+    const ending = await this.ending<JobWorkflowResult>(jobId);
+    if ('result' in ending) return ending.result;
+    return { info: infoOfEnding(jobId, ending), stdout: '', stderr: '', stdoutTruncated: 0, stderrTruncated: 0 };
   }
 
-  arrayResult(arrayJobId: string): Promise<ArrayJobResult> {
-    return this.call(arrayJobId, (h) => h.result() as Promise<ArrayJobResult>);
+  async arrayResult(arrayJobId: string): Promise<ArrayJobResult> {
+    const ending = await this.ending<ArrayJobResult>(arrayJobId);
+    if ('result' in ending) return ending.result;
+    throw new DrmaaError('InvalidState', `array job ${arrayJobId} ended in Temporal: ${ending.annotation}`);
   }
 
   /** A deleted job has ended; once its deletion marker exists, it is gone for this API. */
@@ -330,45 +387,93 @@ export class PodmanTracker {
   }
 
   private async exists(jobId: string): Promise<boolean> {
-    try {
-      await this.client.workflow.getHandle(jobId).describe();
-      return true;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
-      throw DrmaaError.find(err) ?? err;
-    }
+    return (await this.reads.describe(jobId)) !== undefined;
   }
 
-  /** A job read from its own workflow, or (a task still queued) from its array job's. */
-  private async read<T>(
+  private ending<R>(jobId: string, deadline?: number): Promise<Ending<R>> {
+    return this.guard(jobId, () => this.reads.ending<R>(jobId, deadline));
+  }
+
+  /** How an ended job or array job ended, as a JobInfo: from its result, which the server keeps. */
+  private async endedInfo(jobId: string, type: string, deadline?: number): Promise<JobInfo> {
+    if (type !== 'arrayJobWorkflow') {
+      const ending = await this.ending<JobWorkflowResult>(jobId, deadline);
+      return 'result' in ending ? ending.result.info : infoOfEnding(jobId, ending);
+    }
+    const ending = await this.ending<ArrayJobResult>(jobId, deadline);
+    if (!('result' in ending)) return infoOfEnding(jobId, ending);
+    const { total, done, failed } = ending.result;
+    const view: JobStatusView = { state: failed.length ? 'failed' : 'done', subState: '' };
+    const input = await this.arrayInput(jobId);
+    return arrayJobInfo(input, view, { total, queued: 0, held: 0, running: 0, done, failed: failed.length });
+  }
+
+  /** The workflow, which must be of this type; JobNotExists otherwise. */
+  private async described(id: string, type: string): Promise<Described> {
+    const w = await this.reads.describe(id);
+    if (!w || w.type !== type) throw jobNotExists(id);
+    return w;
+  }
+
+  private async arrayInput(arrayJobId: string): Promise<ArrayJobInput> {
+    await this.described(arrayJobId, 'arrayJobWorkflow');
+    return this.guard(arrayJobId, () => this.reads.startInput<ArrayJobInput>(arrayJobId));
+  }
+
+  /** A task ID whose workflow does not exist: its array job's start, and its number there. */
+  private async queuedTaskOf(jobId: string): Promise<{ arrayJobId: string; task: number; input: ArrayJobInput }> {
+    const m = TASK_ID.exec(jobId);
+    if (!m) throw jobNotExists(jobId);
+    const arrayJobId = m[1]!;
+    const task = Number(m[2]);
+    const input = await this.arrayInput(arrayJobId).catch((err: unknown) => {
+      throw err instanceof DrmaaError && err.kind === 'JobNotExists' ? jobNotExists(jobId) : err;
+    });
+    if (!taskNumbers(input.begin, input.end, input.step).includes(task)) throw jobNotExists(jobId);
+    return { arrayJobId, task, input };
+  }
+
+  /**
+   * A task that has no workflow of its own: its array job keeps it while it is queued and says
+   * (ask) whether it still is; one that never got a workflow in an ended array job was terminated
+   * in the queue.
+   */
+  private async queuedTask<T>(
     jobId: string,
-    own: (h: AnyHandle) => Promise<T>,
-    queued: (array: AnyHandle, task: number) => Promise<T | null>,
+    ask: (arrayJobId: string, task: number) => Promise<T | null>,
+    ended: (view: JobStatusView) => T,
+    own: () => Promise<T>,
   ): Promise<T> {
-    try {
-      return await this.call(jobId, own);
-    } catch (err) {
-      const task = TASK_ID.exec(jobId);
-      if (!(err instanceof DrmaaError) || err.kind !== 'JobNotExists' || !task) throw err;
-      const answer = await this.call(task[1]!, (a) => queued(a, Number(task[2]))).catch(() => null);
-      // No longer queued there: it has just got its own workflow.
-      return answer ?? (await this.call(jobId, own));
+    const { arrayJobId, task } = await this.queuedTaskOf(jobId);
+    if ((await this.reads.describe(arrayJobId))?.status !== 'RUNNING') {
+      return ended({ state: 'failed', subState: 'terminated' });
     }
+    const answer = await this.guard(arrayJobId, () => ask(arrayJobId, task));
+    if (answer) return answer;
+    // No longer queued there: it has just got a workflow of its own, which answers from now on.
+    if (!(await this.reads.describe(jobId))) throw jobNotExists(jobId);
+    return own();
   }
 
-  private async call<T>(jobId: string, fn: (h: AnyHandle) => Promise<T>): Promise<T> {
+  /** Runs a read, with Temporal's errors as DRMAA2 errors. */
+  private async guard<T>(jobId: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn(this.client.workflow.getHandle(jobId));
+      return await fn();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw jobNotExists(jobId);
       throw DrmaaError.find(err) ?? undecryptable(err, `job ${jobId}`) ?? err;
     }
   }
 
+  /** A call on the job's workflow, with Temporal's errors as DRMAA2 errors. */
+  private call<T>(jobId: string, fn: (h: AnyHandle) => Promise<T>): Promise<T> {
+    return this.guard(jobId, () => fn(this.reads.handle(jobId)));
+  }
+
   /** An update to a workflow that has closed fails as "not found": say that the job has ended instead. */
   private async endedInstead(h: AnyHandle, err: unknown, what: string): Promise<unknown> {
     if (!(err instanceof WorkflowNotFoundError)) return err;
-    const s = await h.query(jobStateQuery).catch(() => undefined);
+    const s = await this.jobState(h.workflowId).catch(() => undefined);
     return s ? new DrmaaError('InvalidState', `${what}: it is ${s.state}`) : err;
   }
 }

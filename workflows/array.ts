@@ -5,7 +5,7 @@
 import * as wf from '@temporalio/workflow';
 import { DrmaaError } from '../common/errors.js';
 import { isEndState, type JobControlAction, type JobState } from '../common/states.js';
-import type { JobTemplate } from '../common/template.js';
+import type { JobInfo, JobTemplate } from '../common/template.js';
 import {
   arrayInfoQuery,
   jobControlSignal,
@@ -91,6 +91,23 @@ export function taskTemplate(t: JobTemplate, task: number): JobTemplate {
     inputPath: index(t.inputPath),
     outputPath: index(t.outputPath),
     errorPath: index(t.errorPath),
+  };
+}
+
+/** An array job's JobInfo: its own times and owner, and its tasks counted by state. */
+export function arrayJobInfo(
+  input: Pick<ArrayJobInput, 'arrayJobId' | 'submissionTime' | 'owner' | 'submissionMachine'>,
+  view: JobStatusView,
+  counts: Pick<ArrayJobInfo, 'total' | 'queued' | 'held' | 'running' | 'done' | 'failed'>,
+): JobInfo {
+  const { total, queued, held, running, done, failed } = counts;
+  return {
+    id: input.arrayJobId,
+    ...view,
+    submissionTime: input.submissionTime,
+    jobOwner: input.owner,
+    submissionMachine: input.submissionMachine,
+    extension: { extensionList: { total: `${total}`, queued: `${queued}`, held: `${held}`, running: `${running}`, done: `${done}`, failed: `${failed}` } }, // prettier-ignore
   };
 }
 
@@ -203,17 +220,7 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
   wf.setHandler(arrayInfoQuery, info);
   wf.setHandler(jobStateQuery, arrayState);
   wf.setHandler(jobTemplateQuery, () => input.template);
-  wf.setHandler(jobInfoQuery, () => {
-    const { total, queued, held: h, running: r, done: d, failed: f } = info();
-    return {
-      id: arrayJobId,
-      ...arrayState(),
-      submissionTime: input.submissionTime,
-      jobOwner: input.owner,
-      submissionMachine: input.submissionMachine,
-      extension: { extensionList: { total: `${total}`, queued: `${queued}`, held: `${h}`, running: `${r}`, done: `${d}`, failed: `${f}` } }, // prettier-ignore
-    };
-  });
+  wf.setHandler(jobInfoQuery, () => arrayJobInfo(input, arrayState(), info()));
   wf.setHandler(queuedTaskStateQuery, queuedState);
   wf.setHandler(
     queuedTaskControlUpdate,

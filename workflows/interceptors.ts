@@ -20,6 +20,9 @@ function fromHistory(job: Job): boolean {
   return !job.resolveActivity?.isLocal;
 }
 
+/** The words a refused query's failure carries, by which clients know to ask again. */
+export const RUN_AHEAD_REFUSED = 'refusing to run the workflow on events no workflow task has delivered yet';
+
 /** Thrown where the SDK runs a workflow ahead of its history; the query fails and is asked again. */
 export class RunAheadRefused extends Error {
   override readonly name = 'RunAheadRefused';
@@ -52,8 +55,7 @@ class RunAheadGuard implements WorkflowInternalsInterceptor {
       const size = String(activation.historySizeBytes ?? 0);
       if (!activation.isReplaying && size !== '0' && size === this.lastSize) {
         throw new RunAheadRefused(
-          'refusing to run the workflow on events no workflow task has delivered yet (Temporal SDK 1.24 ' +
-            'legacy-query defect); the query can be retried once the workflow task has run',
+          `${RUN_AHEAD_REFUSED} (Temporal SDK 1.24 legacy-query defect); ask again once the workflow task has run`,
         );
       }
       this.lastSize = size;

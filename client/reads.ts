@@ -1,0 +1,148 @@
+// Reading jobs with as little of a worker as possible. The server answers by itself what it keeps:
+// whether a workflow exists and has closed (describe), how it ended (its result, by long poll) and
+// what it was started with (its first history event). Only a running job's state needs a query,
+// which a worker answers; a query that no worker could answer yet is asked again.
+import {
+  isGrpcServiceError,
+  QueryNotRegisteredError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { TerminatedFailure, TimeoutFailure, CancelledFailure, type QueryDefinition } from '@temporalio/common';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { DrmaaError, jobNotExists } from '../common/errors.js';
+import type { JobState } from '../common/states.js';
+import type { JobInfo } from '../common/template.js';
+import { RUN_AHEAD_REFUSED } from '../workflows/interceptors.js';
+
+export interface Described {
+  type: string;
+  /** RUNNING, COMPLETED, FAILED, TERMINATED, ... (Temporal's names). */
+  status: string;
+}
+
+/** How a job or array job ended: its result, or (a workflow ended in Temporal by hand) a failure. */
+export type Ending<R> = { result: R } | { state: JobState; subState: string; annotation: string };
+
+/** How long a read waits for a worker to answer its query, when the caller set no time. */
+export const QUERY_PATIENCE_MS = 60_000;
+
+const GRPC = { DEADLINE_EXCEEDED: 4, FAILED_PRECONDITION: 9, UNAVAILABLE: 14 } as const;
+
+export class WorkflowReads {
+  constructor(private readonly client: Client) {}
+
+  handle(id: string): WorkflowHandle {
+    return this.client.workflow.getHandle(id);
+  }
+
+  /** The server's own record of the workflow; undefined when there is none. */
+  async describe(id: string): Promise<Described | undefined> {
+    try {
+      const d = await this.handle(id).describe();
+      return { type: d.type, status: d.status.name };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw DrmaaError.find(err) ?? err;
+    }
+  }
+
+  /**
+   * How the workflow ended, waiting for it (by the server's long poll: nothing is written into its
+   * history and no worker is needed) until the deadline, if any. A deadline passed is a Timeout.
+   */
+  async ending<R>(id: string, deadline?: number): Promise<Ending<R>> {
+    const wait = () => this.handle(id).result() as Promise<R>;
+    try {
+      return { result: await (deadline === undefined ? wait() : this.client.withDeadline(deadline, wait)) };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw jobNotExists(id);
+      if (deadline !== undefined && Date.now() >= deadline && isDeadline(err)) {
+        throw new DrmaaError('Timeout', `job ${id} had not ended when the time ran out`);
+      }
+      if (err instanceof WorkflowFailedError) return endedInTemporal(err);
+      throw DrmaaError.find(err) ?? err;
+    }
+  }
+
+  /** The first argument the workflow's current run was started with: its first history event. */
+  async startInput<T>(id: string): Promise<T> {
+    const { workflowService, options } = this.client;
+    let first;
+    try {
+      const page = await workflowService.getWorkflowExecutionHistory({
+        namespace: options.namespace,
+        execution: { workflowId: id },
+        maximumPageSize: 1,
+      });
+      first = page.history?.events?.[0];
+    } catch (err) {
+      if (isGrpcServiceError(err) && err.code === 5) throw jobNotExists(id);
+      throw err;
+    }
+    const payloads = first?.workflowExecutionStartedEventAttributes?.input?.payloads;
+    if (!payloads) throw jobNotExists(id);
+    const [input] = await decodeArrayFromPayloads(options.loadedDataConverter, payloads);
+    return input as T;
+  }
+
+  /**
+   * A query, asked again while no worker could answer it yet (none polling in time, or one that had
+   * to refuse: see workflows/interceptors.ts), until the deadline.
+   */
+  async query<R, A extends unknown[]>(
+    id: string,
+    def: QueryDefinition<R, A>,
+    args: A,
+    deadline = Date.now() + QUERY_PATIENCE_MS,
+  ): Promise<R> {
+    for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
+      try {
+        return await this.handle(id).query(def, ...args);
+      } catch (err) {
+        if (!isWorkerBusy(err) || Date.now() + pause >= deadline) {
+          if (isWorkerBusy(err)) {
+            throw new DrmaaError('DrmCommunication', `no worker answered about job ${id} in time: ${String(err)}`, {
+              retryable: true,
+            });
+          }
+          throw err;
+        }
+      }
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
+/** A query that a worker could not answer yet, as opposed to one it answered with an error. */
+export function isWorkerBusy(err: unknown): boolean {
+  if (err instanceof QueryNotRegisteredError) return err.message.includes(RUN_AHEAD_REFUSED);
+  const grpc = [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
+  return !!grpc && Object.values(GRPC).includes(grpc.code as 4 | 9 | 14);
+}
+
+function isDeadline(err: unknown): boolean {
+  const grpc = [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
+  return grpc?.code === GRPC.DEADLINE_EXCEEDED || (err as Error | undefined)?.name === 'AbortError';
+}
+
+/** A workflow terminated, timed out or cancelled in Temporal itself (not by job control). */
+function endedInTemporal(err: WorkflowFailedError): Ending<never> {
+  const cause = err.cause;
+  const subState =
+    cause instanceof TerminatedFailure
+      ? 'terminated'
+      : cause instanceof TimeoutFailure
+        ? 'timedOut'
+        : cause instanceof CancelledFailure
+          ? 'cancelled'
+          : 'failed';
+  return { state: 'failed', subState, annotation: `its workflow ended in Temporal: ${cause?.message ?? err.message}` };
+}
+
+/** The JobInfo of a workflow that ended in Temporal by hand, for a caller that has only its ID. */
+export function infoOfEnding(id: string, e: Exclude<Ending<unknown>, { result: unknown }>): JobInfo {
+  return { id, state: e.state, subState: e.subState, annotation: e.annotation };
+}

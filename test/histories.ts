@@ -1,0 +1,73 @@
+// Temporal's advice for replay testing, applied to what a test run produced: fetch the histories of
+// the workflows and replay them against the workflow code of now. Any nondeterminism is a failure,
+// wherever it came from. Also: which histories have a failed workflow task.
+import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleOptions } from '../worker/workflow-code.js';
+
+type History = temporal.api.history.v1.IHistory;
+
+export interface RecordedRun {
+  workflowId: string;
+  runId: string;
+  type: string;
+  taskQueue: string;
+  history: History;
+}
+
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+
+/** The bundle of a workflows file (podman-tracker's own by default), made once per process. */
+export function bundleFor(workflowsPath?: string): Promise<WorkflowBundleWithSourceMap> {
+  const key = workflowsPath ?? '';
+  let b = bundles.get(key);
+  if (!b) {
+    b = bundleWorkflowCode({ ...bundleOptions(workflowsPath), logger: new DefaultLogger('ERROR') });
+    bundles.set(key, b);
+  }
+  return b;
+}
+
+/** Every run (continued-as-new runs too) that a visibility query lists, with its whole history. */
+export async function recordedRuns(client: Client, query: string): Promise<RecordedRun[]> {
+  const runs: RecordedRun[] = [];
+  for await (const w of client.workflow.list({ query })) {
+    const history = await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+    runs.push({ workflowId: w.workflowId, runId: w.runId, type: w.type, taskQueue: w.taskQueue, history });
+  }
+  return runs;
+}
+
+export interface ReplayFailure {
+  workflowId: string;
+  runId: string;
+  error: string;
+}
+
+/** Replays the runs against a bundle; the runs that do not replay, with why. */
+export async function replayRuns(runs: RecordedRun[], workflowsPath?: string): Promise<ReplayFailure[]> {
+  if (!runs.length) return [];
+  const workflowBundle = await bundleFor(workflowsPath);
+  const failures: ReplayFailure[] = [];
+  const histories = runs.map((r) => ({ workflowId: `${r.workflowId}/${r.runId}`, history: r.history }));
+  for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'replay-check' }, histories)) {
+    if (result.error) {
+      const [workflowId, runId] = result.workflowId.split('/');
+      failures.push({ workflowId: workflowId!, runId: runId!, error: String(result.error).slice(0, 500) });
+    }
+  }
+  return failures;
+}
+
+/** Runs whose history has a workflow task that failed (a nondeterminism error, a bug in the workflow). */
+export function failedWorkflowTasks(runs: RecordedRun[]): { workflowId: string; cause: string }[] {
+  const out: { workflowId: string; cause: string }[] = [];
+  for (const r of runs) {
+    for (const e of r.history.events ?? []) {
+      const a = e.workflowTaskFailedEventAttributes;
+      if (a) out.push({ workflowId: r.workflowId, cause: `${String(a.cause)}: ${a.failure?.message ?? ''}` });
+    }
+  }
+  return out;
+}
