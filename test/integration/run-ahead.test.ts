@@ -8,13 +8,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PodmanTracker } from '../../client/tracker.js';
-import {
-  arrayInfoQuery,
-  jobControlSignal,
-  jobControlUpdate,
-  jobStateQuery,
-  waitUpdate,
-} from '../../workflows/definitions.js';
+import { jobControlSignal, jobControlUpdate, jobStateQuery, waitUpdate } from '../../workflows/definitions.js';
 import { failedWorkflowTasks, recordedRuns, replayRuns } from '../histories.js';
 import { containersPerJob, endByTerm, removeSession, requireEnv, stack, uniqueSession, untilTerm } from '../helpers.js';
 import { containerOf } from './fixtures.js';
@@ -29,7 +23,7 @@ describe('a query that reaches a new worker with events its workflow task has no
   let connection: Connection;
   let client: Client;
   let tracker: PodmanTracker;
-  let workers: WorkerProcess[] = [];
+  const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
     connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
