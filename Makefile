@@ -3,11 +3,13 @@ SHELL := /bin/bash
 STACK := scripts/stack
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build lint typecheck unit test demo stack-up stack-down bench bench-floor clean
+.PHONY: help deps build lint typecheck unit test test-scale test-fuzz demo stack-up stack-down bench bench-floor clean
 
 help:
 	@echo "make demo   start the local stack and run a job end to end"
-	@echo "make test   install what is missing, start the stack, lint, typecheck, run every test, stop the stack"
+	@echo "make test   install what is missing, start the stack, lint, typecheck, run every test, replay every history, stop the stack"
+	@echo "make test-scale  the array job over 10,000 stand-in tasks (make test runs 1,000)"
+	@echo "make test-fuzz   the crash fuzz at length (PODMAN_TRACKER_FUZZ_ROUNDS, PODMAN_TRACKER_FUZZ_SEED)"
 	@echo "make build  compile TypeScript into dist/"
 	@echo "make bench  benchmarks against raw Podman (BENCH_SMOKE=1 for a quick run)"
 	@echo "make bench-floor  what Temporal alone costs per array task (no containers)"
@@ -31,12 +33,27 @@ typecheck: node_modules
 unit: node_modules
 	npx vitest run test/unit
 
-# Starts the stack, runs everything against it, and stops it again whatever the outcome.
+# Starts the stack, runs everything against it, replays every workflow history the run produced
+# against the code of now (test/replay-all.ts), and stops the stack again whatever the outcome.
 test:
 	$(STACK) up
 	@set -o pipefail; eval "$$($(STACK) env)"; \
-	  $(MAKE) --no-print-directory lint typecheck build && npx vitest run; rc=$$?; \
+	  export PODMAN_TRACKER_REPLAY_SINCE=$$(date -u +%Y-%m-%dT%H:%M:%SZ); \
+	  $(MAKE) --no-print-directory lint typecheck build && npx vitest run && node --import tsx test/replay-all.ts; rc=$$?; \
 	  $(STACK) down; exit $$rc
+
+# Longer runs than make test's, each with its histories replayed after it.
+test-scale:
+	$(STACK) up
+	@eval "$$($(STACK) env)"; export PODMAN_TRACKER_REPLAY_SINCE=$$(date -u +%Y-%m-%dT%H:%M:%SZ); \
+	  PODMAN_TRACKER_SCALE_TASKS=$${PODMAN_TRACKER_SCALE_TASKS:-10000} npx vitest run test/integration/array-scale.test.ts \
+	  && node --import tsx test/replay-all.ts
+
+test-fuzz:
+	$(STACK) up
+	@eval "$$($(STACK) env)"; export PODMAN_TRACKER_REPLAY_SINCE=$$(date -u +%Y-%m-%dT%H:%M:%SZ); \
+	  PODMAN_TRACKER_FUZZ_ROUNDS=$${PODMAN_TRACKER_FUZZ_ROUNDS:-40} npx vitest run test/integration/crash-fuzz.test.ts \
+	  && node --import tsx test/replay-all.ts
 
 demo:
 	$(STACK) up

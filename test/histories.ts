@@ -4,7 +4,12 @@
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dataConverterFor } from '../common/data-converter.js';
+import { parseKeys } from '../common/encryption.js';
 import { bundleOptions } from '../worker/workflow-code.js';
+import { requireEnv } from './helpers.js';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -45,16 +50,28 @@ export interface ReplayFailure {
   error: string;
 }
 
+const keysFile = () => join(requireEnv('PODMAN_TRACKER_STACK_DIR'), 'test-encryption-keys');
+
+/** A test's encryption key, kept (in the stack's folder) so that its jobs' histories can be replayed. */
+export function recordReplayKey(base64: string): void {
+  appendFileSync(keysFile(), `${base64}\n`);
+}
+
 /** Replays the runs against a bundle; the runs that do not replay, with why. */
 export async function replayRuns(runs: RecordedRun[], workflowsPath?: string): Promise<ReplayFailure[]> {
   if (!runs.length) return [];
   const workflowBundle = await bundleFor(workflowsPath);
+  const keys = existsSync(keysFile()) ? parseKeys(readFileSync(keysFile(), 'utf8'), keysFile()) : [];
   const failures: ReplayFailure[] = [];
   const histories = runs.map((r) => ({ workflowId: `${r.workflowId}/${r.runId}`, history: r.history }));
-  for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'replay-check' }, histories)) {
+  const options = { workflowBundle, replayName: 'replay-check', dataConverter: dataConverterFor(keys) };
+  for await (const result of Worker.runReplayHistories(options, histories)) {
     if (result.error) {
       const [workflowId, runId] = result.workflowId.split('/');
-      failures.push({ workflowId: workflowId!, runId: runId!, error: String(result.error).slice(0, 500) });
+      // The SDK wraps the reason (its message: "...") in the activation's completion: show just that.
+      const text = String(result.error);
+      const error = /message: "((?:[^"\\]|\\.)*)"/.exec(text)?.[1] ?? text.slice(0, 300);
+      failures.push({ workflowId: workflowId!, runId: runId!, error });
     }
   }
   return failures;

@@ -9,12 +9,17 @@ import { dataConverterFor } from '../../common/data-converter.js';
 import { encryptionKey, ENCRYPTED_ENCODING } from '../../common/encryption.js';
 import { DrmaaError } from '../../common/errors.js';
 import { stack } from '../helpers.js';
+import { recordReplayKey } from '../histories.js';
 import { startTracker, type TrackerFixture } from './fixtures.js';
 
 const { History } = proto.temporal.api.history.v1;
 type Payload = proto.temporal.api.common.v1.IPayload;
 
-const newKey = () => encryptionKey(randomBytes(32).toString('base64'));
+const newKey = () => {
+  const base64 = randomBytes(32).toString('base64');
+  recordReplayKey(base64); // the run's histories are replayed after the suite
+  return encryptionKey(base64);
+};
 let f: TrackerFixture;
 
 beforeAll(async () => {

@@ -1,0 +1,40 @@
+// After the suite: replays every workflow history the run produced (every workflow started since
+// PODMAN_TRACKER_REPLAY_SINCE, continued-as-new runs included) against the workflow code of now.
+// Any nondeterminism fails `make test`, whichever test made the history. `make test` runs this.
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { recordedRuns, replayRuns, type RecordedRun } from './histories.js';
+import { requireEnv } from './helpers.js';
+
+// The failures are reported below, one line each; the replayer's own warnings would repeat them.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const since = requireEnv('PODMAN_TRACKER_REPLAY_SINCE');
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+/** Tests that run workflows of their own, by task queue; every other run is podman-tracker's own. */
+const OWN_WORKFLOWS: [RegExp, string][] = [
+  [/^test-scale-/, source('./fixtures/scale-workflows.ts')],
+  [/^test-pipeline-/, source('../examples/pipeline/workflows.ts')],
+];
+
+const connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+const client = new Client({ connection });
+const started = Date.now();
+const runs = await recordedRuns(client, `StartTime >= '${since}'`);
+const groups = new Map<string | undefined, RecordedRun[]>();
+for (const r of runs) {
+  const path = OWN_WORKFLOWS.find(([queue]) => queue.test(r.taskQueue))?.[1];
+  groups.set(path, [...(groups.get(path) ?? []), r]);
+}
+const failures = [];
+for (const [path, group] of groups) failures.push(...(await replayRuns(group, path)));
+await connection.close();
+
+const types = new Set(runs.map((r) => r.type));
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+if (failures.length) {
+  console.error(`replay: ${failures.length} of ${runs.length} histories do not replay against the code of now:`);
+  for (const f of failures.slice(0, 20)) console.error(`  ${f.workflowId} (run ${f.runId}): ${f.error}`);
+  process.exit(1);
+}
+console.log(`replay: all ${runs.length} histories since ${since} replay (${types.size} workflow types, ${seconds} s)`);
