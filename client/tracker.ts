@@ -64,7 +64,16 @@ function absolutePaths(t: JobTemplate, cwd = process.cwd()): JobTemplate {
 type AnyHandle = WorkflowHandle;
 
 /** gRPC status codes Temporal answers a start with. */
-const GRPC = { INVALID_ARGUMENT: 3, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAUTHENTICATED: 16 } as const;
+const GRPC = {
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
 
 /** Temporal's refusal to start a job's workflow, as a DRMAA2 error: a caller gets typed errors only. */
 export function startFailure(err: unknown, what: string): unknown {
@@ -461,7 +470,7 @@ export class PodmanTracker {
       return await fn();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw jobNotExists(jobId);
-      throw DrmaaError.find(err) ?? undecryptable(err, `job ${jobId}`) ?? err;
+      throw DrmaaError.find(err) ?? undecryptable(err, `job ${jobId}`) ?? unreachable(err, `job ${jobId}`) ?? err;
     }
   }
 
@@ -476,6 +485,18 @@ export class PodmanTracker {
     const s = await this.jobState(h.workflowId).catch(() => undefined);
     return s ? new DrmaaError('InvalidState', `${what}: it is ${s.state}`) : err;
   }
+}
+
+/** Temporal out of reach (down, restarting, overloaded): a retryable DRMAA2 error, not gRPC's. */
+function unreachable(err: unknown, what: string): DrmaaError | undefined {
+  const grpc = [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
+  const codes: number[] = [GRPC.UNKNOWN, GRPC.DEADLINE_EXCEEDED, GRPC.UNAVAILABLE, GRPC.INTERNAL];
+  if (!grpc || !codes.includes(grpc.code)) {
+    return grpc?.code === GRPC.RESOURCE_EXHAUSTED ? (startFailure(err, what) as DrmaaError) : undefined;
+  }
+  return new DrmaaError('DrmCommunication', `${what}: Temporal did not answer: ${grpc.details || grpc.message}`, {
+    retryable: true,
+  });
 }
 
 function cannotReach(jobId: string, ended: JobState, states: JobState[]): DrmaaError {

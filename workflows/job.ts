@@ -115,6 +115,8 @@ const { createAndStartContainer: createHere, waitAndCollect: waitHere } = wf.pro
 const QUICK_WAIT_MS = 500;
 /** The patch (wf.patched) after which a job submitted past its deadline is not started. */
 const PAST_DEADLINE_NOT_STARTED = 'past-deadline-not-started';
+/** The patch after which a control signal waits for a pause or unpause under way. */
+const SIGNAL_WAITS_FOR_PAUSE = 'signal-waits-for-pause';
 
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowResult> {
   const { jobId, template } = input;
@@ -136,6 +138,16 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     return activitiesOn(target ? hostQueue(baseQueue, target) : baseQueue);
   };
 
+  /** The pause or unpause of a suspend or resume under way: a signal that comes meanwhile waits for it. */
+  let pausing: Promise<void> | undefined;
+  const pause = async (call: Promise<void>) => {
+    pausing = call;
+    try {
+      await call;
+    } finally {
+      if (pausing === call) pausing = undefined;
+    }
+  };
   const control = async (action: JobControlAction): Promise<JobStatusView> => {
     switch (action) {
       case 'hold':
@@ -145,11 +157,11 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
         state = 'queued';
         break;
       case 'suspend':
-        await onHost().pauseJob(ref());
+        await pause(onHost().pauseJob(ref()));
         if (state === 'running') state = 'suspended';
         break;
       case 'resume':
-        await onHost().unpauseJob(ref());
+        await pause(onHost().unpauseJob(ref()));
         if (state === 'suspended') state = 'running';
         break;
       case 'terminate': {
@@ -176,6 +188,10 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     validator: (action) => validateControl(jobId, action, state, starting && !containerId),
   });
   wf.setHandler(jobControlSignal, async (action) => {
+    // A resume sent right after a suspend (an array job passes both on to its tasks) is judged by
+    // the state the suspend leads to, not dropped because the pause had not come back yet. Jobs
+    // begun before this rule dropped it: their histories carry no marker and replay as they were.
+    while (pausing && wf.patched(SIGNAL_WAITS_FOR_PAUSE)) await pausing.catch(() => undefined);
     try {
       validateControl(jobId, action, state, starting && !containerId);
     } catch {

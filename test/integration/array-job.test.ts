@@ -5,7 +5,7 @@ import { DrmaaError } from '../../common/errors.js';
 import { arrayJobWorkflow } from '../../workflows/array.js';
 import { endByTerm, podman, podmanInspect, sessionContainers, stack, untilTerm } from '../helpers.js';
 import { recordConcurrency } from './concurrency.js';
-import { containerOf, startTracker, type TrackerFixture } from './fixtures.js';
+import { containerOf, eventually, startTracker, type TrackerFixture } from './fixtures.js';
 
 let f: TrackerFixture;
 beforeAll(async () => {
@@ -125,6 +125,36 @@ describe('array jobs', () => {
     expect(r).toMatchObject({ total: 4, done: 0, failed: [1, 2, 3, 4] });
     const ended = await f.tracker.jobControl(id, 'terminate').catch((e: unknown) => e);
     expect((ended as DrmaaError).kind).toBe('InvalidState');
+  });
+
+  it('a resume right after a suspend of the array job leaves no task paused', async () => {
+    const id = await f.tracker.addArrayJob(sleepy(600), 1, 2, 1, 2);
+    const tasks = await f.tracker.listArrayJobs(id);
+    for (const t of tasks) await f.tracker.wait(t, 30_000, ['running']);
+    // Both reach each task as signals while its pause is still on its way to Podman.
+    await f.tracker.jobControl(id, 'suspend');
+    await f.tracker.jobControl(id, 'resume');
+    // Each task pauses, then unpauses: the resume is carried out once the pause is back, not dropped.
+    const done = (t: string, activity: string) =>
+      f.client.workflow
+        .getHandle(t)
+        .fetchHistory()
+        .then(({ events }) => {
+          events ??= [];
+          const scheduled = events.filter(
+            (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity,
+          );
+          const ids = new Set(scheduled.map((e) => String(e.eventId)));
+          return events.some((e) => ids.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
+        });
+    for (const t of tasks) {
+      await eventually(async () => expect(await done(t, 'pauseJob')).toBe(true), 30_000);
+      await eventually(async () => expect(await done(t, 'unpauseJob')).toBe(true), 30_000);
+      expect((await podmanInspect(await containerOf(f.tracker, t))).State.Status).toBe('running');
+      expect((await f.tracker.jobState(t)).state).toBe('running');
+    }
+    await f.tracker.jobControl(id, 'terminate');
+    await expect(f.tracker.arrayResult(id)).resolves.toMatchObject({ total: 2, failed: [1, 2] });
   });
 
   it('a task closed by hand in Temporal (it never signals) is found after a quiet spell and counted failed', async () => {
