@@ -15,6 +15,7 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const OWN_WORKFLOWS: [RegExp, string][] = [
   [/^test-scale-/, source('./fixtures/scale-workflows.ts')],
   [/^test-pipeline-/, source('../examples/pipeline/workflows.ts')],
+  [/^test-runahead-min-/, source('./fixtures/run-ahead/workflows.ts')],
 ];
 
 const connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });

@@ -359,11 +359,14 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     }
 
     const output = collected.output ?? noOutput;
+    const endState = collected.state === 'undetermined' ? ended.state : collected.state;
     return finish({
       info: {
         ...(collected.info ?? ended.info ?? info),
-        state: collected.state === 'undetermined' ? ended.state : collected.state,
-        subState: subState || collected.subState || ended.subState,
+        state: endState,
+        // A terminate or deadline whose kill came too late (the job had just exited 0) did not end
+        // it: the job is done, and says nothing of them.
+        subState: (endState === 'done' ? '' : subState) || collected.subState || ended.subState,
       },
       stdout: output.stdout,
       stderr: output.stderr,

@@ -18,12 +18,22 @@ export interface WorkerProcess {
 }
 
 /** Starts `worker/main.ts` in its own process, and resolves once it polls its task queue. */
-export async function startWorkerProcess(taskQueue: string, hostName: string): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repo, 'worker/main.ts'), '--task-queue', taskQueue, '--host-name', hostName],
-    { cwd: repo, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+export function startWorkerProcess(taskQueue: string, hostName: string): Promise<WorkerProcess> {
+  return startProcess('worker/main.ts', ['--task-queue', taskQueue, '--host-name', hostName], 'podman-tracker worker:');
+}
+
+/** Runs a TypeScript file of this repository in its own process; resolves once it prints `ready`. */
+export async function startProcess(
+  script: string,
+  args: string[],
+  ready: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, script), ...args], {
+    cwd: repo,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -31,7 +41,7 @@ export async function startWorkerProcess(taskQueue: string, hostName: string): P
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${out}`)), 60_000);
     const check = () => {
-      if (out.includes('podman-tracker worker:')) {
+      if (out.includes(ready)) {
         clearTimeout(timer);
         resolve();
       }

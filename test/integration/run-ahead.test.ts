@@ -5,14 +5,17 @@
 // container there), and the update that comes next is accepted in an activation of its own: the
 // history does not replay. Guarded, the query is refused and asked again, the job goes on, and
 // its history replays.
-import { Client, Connection } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, WorkflowUpdateStage } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PodmanTracker } from '../../client/tracker.js';
 import { jobControlSignal, jobControlUpdate, jobStateQuery, waitUpdate } from '../../workflows/definitions.js';
-import { failedWorkflowTasks, recordedRuns, replayRuns } from '../histories.js';
+import { failedWorkflowTasks, recordedRuns, replayRuns, type ReplayFailure } from '../histories.js';
+import { tick, ticks, waitForTicks } from '../fixtures/run-ahead/workflows.js';
 import { containersPerJob, endByTerm, removeSession, requireEnv, stack, uniqueSession, untilTerm } from '../helpers.js';
-import { containerOf } from './fixtures.js';
-import { startWorkerProcess, type WorkerProcess } from './processes.js';
+import { containerOf, eventually } from './fixtures.js';
+import { startProcess, startWorkerProcess, type WorkerProcess } from './processes.js';
 
 const untilTermJob = { jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', untilTerm()] };
 
@@ -112,4 +115,63 @@ describe('a query that reaches a new worker with events its workflow task has no
     for (const t of [first!, second!, third!]) expect(counts.get(t), t).toBe(1);
     await expectHistoriesSound([array]);
   }, 240_000);
+});
+
+describe('the SDK defect itself, in the smallest workflow (test/fixtures/run-ahead)', () => {
+  const workflowsPath = fileURLToPath(new URL('../fixtures/run-ahead/workflows.ts', import.meta.url));
+  let connection: Connection;
+  let client: Client;
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+    client = new Client({ connection });
+  });
+  afterAll(() => connection?.close());
+
+  /** Runs the reproduction; the replay failures of the history it wrote. */
+  async function reproduce(guarded: boolean): Promise<{ id: string; failures: ReplayFailure[] }> {
+    const taskQueue = `test-runahead-min-${randomUUID().slice(0, 8)}`;
+    const env = guarded ? {} : { RUN_AHEAD_UNGUARDED: '1' };
+    const start = () => startProcess('test/fixtures/run-ahead/worker.ts', [taskQueue], 'ready', env);
+    const first = await start();
+    const h = await client.workflow.start(ticks, { workflowId: taskQueue, taskQueue, args: [5] });
+    await h.signal(tick);
+    // The first tick is handled (its local activity recorded) before the worker dies.
+    await eventually(async () => {
+      const { events } = await h.fetchHistory();
+      expect(events?.some((e) => e.markerRecordedEventAttributes)).toBe(true);
+    });
+    await first.kill9();
+    const query = h.query('__stack_trace').catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    await h.signal(tick);
+    await h.signal(tick);
+    const second = await start();
+    try {
+      await h.startUpdate(waitForTicks, { args: [60_000], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      await h.signal(tick);
+      await h.signal(tick);
+      await expect(h.result()).resolves.toBe(5);
+      await query;
+    } finally {
+      await second.stop();
+    }
+    return {
+      id: taskQueue,
+      failures: await replayRuns(await recordedRuns(client, `WorkflowId = '${taskQueue}'`), workflowsPath),
+    };
+  }
+
+  it('unguarded, the SDK writes a history that does not replay (if this fails after an SDK upgrade, the defect may be fixed)', async () => {
+    const { id, failures } = await reproduce(false);
+    // Gone from the server, so that the replay of the whole run after the suite does not trip on it.
+    await client.workflowService.deleteWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: id },
+    });
+    expect(failures.map((f) => f.error)).toEqual([expect.stringMatching(/Nondeterminism error: Update machine/)]);
+  }, 120_000);
+
+  it('guarded by workflows/interceptors.ts, the same run writes a history that replays', async () => {
+    expect((await reproduce(true)).failures).toEqual([]);
+  }, 120_000);
 });
