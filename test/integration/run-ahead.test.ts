@@ -73,13 +73,7 @@ describe('a query that reaches a new worker with events its workflow task has no
     const wait = client.workflow.getHandle(id).executeUpdate(waitUpdate, { args: [['running'], 120_000] });
     await expect(wait).resolves.toMatchObject({ state: 'running' });
     // The query is answered (here, or refused and then asked again by a tracker).
-    console.log(
-      'QUERY',
-      await query.answer.then(
-        (a) => JSON.stringify(a),
-        (e) => String(e),
-      ),
-    );
+    await query.answer.catch(() => undefined);
     await expect(tracker.jobState(id)).resolves.toMatchObject({ state: 'running' });
 
     await endByTerm(await containerOf(tracker, id));
