@@ -644,6 +644,21 @@ export function createActivities(opts: PodmanActivityOptions) {
       });
     },
 
+    /**
+     * Removes, running or not, a container that a creation made for a job that has ended without
+     * knowing of it (terminated while a killed worker was creating it); none is nothing to do.
+     */
+    async removeStrayContainer(ref: ContainerRef): Promise<void> {
+      const c = await inspect({ jobId: ref.jobId });
+      if (!c) return;
+      log.warn('removing the container of a job that ended without it', { jobId: ref.jobId, container: c.Id });
+      try {
+        await docker.getContainer(c.Id).remove({ force: true, v: true });
+      } catch (err) {
+        if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `removing the container of job ${ref.jobId}`);
+      }
+    },
+
     /** Removes the container and its anonymous volumes; only once the job has ended. */
     async removeJob(ref: ContainerRef): Promise<void> {
       const c = await inspect(ref);

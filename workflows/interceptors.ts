@@ -14,9 +14,13 @@ import type { ActivateInput, Next, WorkflowInternalsInterceptor } from '@tempora
 
 type Job = NonNullable<ActivateInput['activation']['jobs']>[number];
 
-/** Jobs that come from new history events (anything but local activity results and queries). */
+/**
+ * Jobs that come from new history events: anything but local activity results, queries and
+ * updates. An update alone comes in a speculative workflow task, which carries the history size of
+ * the task before it (seen in the crash fuzz: a real task refused).
+ */
 function fromHistory(job: Job): boolean {
-  if (job.queryWorkflow || job.removeFromCache) return false;
+  if (job.queryWorkflow || job.removeFromCache || job.doUpdate) return false;
   return !job.resolveActivity?.isLocal;
 }
 
@@ -54,8 +58,10 @@ class RunAheadGuard implements WorkflowInternalsInterceptor {
       // workflow: the query fails (callers retry it) and nothing it did is kept.
       const size = String(activation.historySizeBytes ?? 0);
       if (!activation.isReplaying && size !== '0' && size === this.lastSize) {
+        const kinds = jobs.filter(fromHistory).map((j) => Object.keys(j).join('/'));
         throw new RunAheadRefused(
-          `${RUN_AHEAD_REFUSED} (Temporal SDK 1.24 legacy-query defect); ask again once the workflow task has run`,
+          `${RUN_AHEAD_REFUSED} (Temporal SDK 1.24 legacy-query defect; history size ${size} as before, ` +
+            `${kinds.join(', ')}); ask again once the workflow task has run`,
         );
       }
       this.lastSize = size;

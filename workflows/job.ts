@@ -102,7 +102,11 @@ function activitiesOn(taskQueue: string) {
  * through the server (fewer events, one round trip less per job). A crash mid-create replays the
  * workflow task and runs it again, which finds the container the first attempt made.
  */
-const { createAndStartContainer: createHere, waitAndCollect: waitHere } = wf.proxyLocalActivities<PodmanActivities>({
+const {
+  createAndStartContainer: createHere,
+  waitAndCollect: waitHere,
+  removeStrayContainer: removeStrayHere,
+} = wf.proxyLocalActivities<PodmanActivities>({
   startToCloseTimeout: '10 minutes',
   retry: RETRY,
 });
@@ -115,6 +119,8 @@ const { createAndStartContainer: createHere, waitAndCollect: waitHere } = wf.pro
 const QUICK_WAIT_MS = 500;
 /** The patch (wf.patched) after which a job submitted past its deadline is not started. */
 const PAST_DEADLINE_NOT_STARTED = 'past-deadline-not-started';
+/** The patch after which a job terminated before it knew of a container removes one a lost creation made. */
+const REMOVE_STRAY_ON_TERMINATE = 'remove-stray-on-terminate';
 /** The patch after which a control signal waits for a pause or unpause under way. */
 const SIGNAL_WAITS_FOR_PAUSE = 'signal-waits-for-pause';
 
@@ -268,7 +274,13 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   // killed at once: the patch marker (written in such jobs only) lets those histories replay.
   else if (queuedUntilDeadline <= 0 && wf.patched(PAST_DEADLINE_NOT_STARTED)) released = false;
   else released = await wf.condition(startable, Math.max(queuedUntilDeadline, 0));
-  if (terminateRequested) return endWithoutContainer('terminated');
+  if (terminateRequested) {
+    // A creation here that a killed worker had begun leaves no trace in the history, but may have
+    // made (and started) the container: it goes with the job. Jobs ended so before this rule carry
+    // no marker and replay as they were.
+    if (!template.queueName && wf.patched(REMOVE_STRAY_ON_TERMINATE)) await removeStrayHere(ref());
+    return endWithoutContainer('terminated');
+  }
   if (!released) return endWithoutContainer('deadline');
 
   // What the activity that waits needs besides the container: the output files, and the array job

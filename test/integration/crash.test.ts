@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PodmanTracker } from '../../client/tracker.js';
 import { containersPerJob, removeSession, requireEnv, stack, uniqueSession } from '../helpers.js';
 import { startTracker } from './fixtures.js';
+import { recordConcurrency } from './concurrency.js';
 import { stackUp, startWorkerProcess, stopService } from './processes.js';
 
 const job = (script: string) => ({ jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', script] });
@@ -50,6 +51,42 @@ describe('a worker killed with SIGKILL', () => {
       await second.stop();
     }
   });
+});
+
+describe('a worker killed while it creates a job', () => {
+  const session = uniqueSession('crash-create');
+  const taskQueue = `test-${session}`;
+  let connection: Connection;
+  let tracker: PodmanTracker;
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+    tracker = new PodmanTracker({ client: new Client({ connection }), session, taskQueue });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await removeSession(session);
+  });
+
+  it('a terminate that comes before the creation is seen leaves no container behind', async () => {
+    const host = `crash-create-${session}`;
+    const first = await startWorkerProcess(taskQueue, host);
+    const rec = await recordConcurrency(session);
+    // The job is created and started by its worker's first workflow task, which the kill cuts short:
+    // the history has no trace of the container. The terminate comes with the task that replaces it.
+    const id = await tracker.addJob(job('sleep 600'));
+    await rec.running(1);
+    await first.kill9();
+    rec.stop();
+    const terminated = tracker.jobControl(id, 'terminate');
+    const second = await startWorkerProcess(taskQueue, host);
+    try {
+      await expect(terminated).resolves.toMatchObject({ state: 'queued', subState: 'terminated' });
+      await expect(tracker.wait(id, 60_000)).resolves.toEqual({ state: 'failed', subState: 'terminated' });
+      expect((await containersPerJob(session)).get(id) ?? 0).toBe(0);
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
 });
 
 describe('the stack restarted under running jobs', () => {
