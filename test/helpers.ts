@@ -4,12 +4,23 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger, type LogLevel } from '@temporalio/worker';
 import type Docker from 'dockerode';
 import { connect } from '../activities/podman.js';
 import { createActivities, type PodmanActivities, type PodmanActivityOptions } from '../activities/index.js';
 import { LABEL } from '../common/convert.js';
 
 const run = promisify(execFile);
+
+/** The tests' log level: WARN unless PODMAN_TRACKER_TEST_LOG_LEVEL asks for more (or less). */
+export function testLogLevel(): LogLevel {
+  return (process.env.PODMAN_TRACKER_TEST_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+}
+
+/** A logger at the tests' level, for what logs outside the runtime (activity environments). */
+export function testLogger(): DefaultLogger {
+  return new DefaultLogger(testLogLevel());
+}
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
@@ -132,7 +143,7 @@ export class ActivityHarness {
     name: K,
     ...args: Parameters<PodmanActivities[K]>
   ): Promise<Awaited<ReturnType<PodmanActivities[K]>>> {
-    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 }, { logger: testLogger() });
     const fn = this.acts[name] as (
       ...a: Parameters<PodmanActivities[K]>
     ) => Promise<Awaited<ReturnType<PodmanActivities[K]>>>;

@@ -63,15 +63,14 @@ export async function replayRuns(runs: RecordedRun[], workflowsPath?: string): P
   const workflowBundle = await bundleFor(workflowsPath);
   const keys = existsSync(keysFile()) ? parseKeys(readFileSync(keysFile(), 'utf8'), keysFile()) : [];
   const failures: ReplayFailure[] = [];
-  const histories = runs.map((r) => ({ workflowId: `${r.workflowId}/${r.runId}`, history: r.history }));
+  const histories = runs.map((r) => ({ workflowId: r.workflowId, history: r.history }));
   const options = { workflowBundle, replayName: 'replay-check', dataConverter: dataConverterFor(keys) };
   for await (const result of Worker.runReplayHistories(options, histories)) {
     if (result.error) {
-      const [workflowId, runId] = result.workflowId.split('/');
       // The SDK wraps the reason (its message: "...") in the activation's completion: show just that.
       const text = String(result.error);
       const error = /message: "((?:[^"\\]|\\.)*)"/.exec(text)?.[1] ?? text.slice(0, 300);
-      failures.push({ workflowId: workflowId!, runId: runId!, error });
+      failures.push({ workflowId: result.workflowId, runId: result.runId, error });
     }
   }
   return failures;

@@ -2,19 +2,22 @@
 // PODMAN_TRACKER_REPLAY_SINCE, continued-as-new runs included) against the workflow code of now.
 // Any nondeterminism fails `make test`, whichever test made the history. `make test` runs this.
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { recordedRuns, replayRuns, type RecordedRun } from './histories.js';
 import { requireEnv } from './helpers.js';
 
 // The failures are reported below, one line each; the replayer's own warnings would repeat them.
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+Runtime.install({
+  logger: new DefaultLogger('ERROR'),
+  telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+});
 const since = requireEnv('PODMAN_TRACKER_REPLAY_SINCE');
 const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 /** Tests that run workflows of their own, by task queue; every other run is podman-tracker's own. */
 const OWN_WORKFLOWS: [RegExp, string][] = [
   [/^test-scale-/, source('./fixtures/scale-workflows.ts')],
-  [/^test-pipeline-/, source('../examples/pipeline/workflows.ts')],
+  [/^test-pipeline-|^podman-tracker-pipeline$/, source('../examples/pipeline/workflows.ts')],
   [/^test-runahead-min-/, source('./fixtures/run-ahead/workflows.ts')],
 ];
 

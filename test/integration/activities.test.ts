@@ -19,6 +19,7 @@ import {
   removeSession,
   sessionContainers,
   stack,
+  testLogger,
   uniqueSession,
   untilTerm,
 } from '../helpers.js';
@@ -99,7 +100,7 @@ describe('the Go tracker cases', () => {
 
   it('a short wait on a running job times out and leaves it running', async () => {
     const job = await submit({ remoteCommand: 'sleep', args: ['100'] });
-    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 }, { logger: testLogger() });
     const waiting = env.run(h.acts.waitForExit, job);
     await new Promise((r) => setTimeout(r, 500));
     env.cancel('CANCELLED'); // what a timed-out wait does to the activity
@@ -150,7 +151,7 @@ describe('retries and idempotence', () => {
     });
     const acts = createActivities({ docker: faulty });
     const input = jobInput({ remoteCommand: 'sleep', args: ['30'] });
-    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 }, { logger: testLogger() });
     const r: CreatedContainer = await env.run(acts.createAndStartContainer, input, { files: {}, withinMs: 5000 });
     expect(r.quick).toBeUndefined();
     expect((await podmanInspect(r.containerId)).State.Running).toBe(true);

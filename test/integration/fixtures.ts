@@ -12,6 +12,8 @@ export interface TrackerFixture {
   tracker: PodmanTracker;
   client: Client;
   worker: PodmanTrackerWorker;
+  /** Stops the worker (its activities given their grace); the client stays connected. */
+  stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,17 +40,21 @@ export async function startTracker(prefix: string, overrides: Partial<WorkerConf
   const client = new Client({ connection, dataConverter: dataConverterFor(overrides.encryptionKeys) });
   const tracker = new PodmanTracker({ client, session, taskQueue });
   let closed: Promise<void> | undefined;
+  const stopWorker = async () => {
+    worker.shutdown();
+    await running;
+  };
   return {
     session,
     taskQueue,
     tracker,
     client,
     worker,
+    stopWorker,
     // Once, however often it is called: a test may stop its worker before its cleanup does.
     close: () =>
       (closed ??= (async () => {
-        worker.shutdown();
-        await running;
+        await stopWorker();
         await native.close();
         await connection.close();
         await removeSession(session);

@@ -40,7 +40,7 @@ describe('reads', () => {
     const array = await f.tracker.addArrayJob(job('exit $((TASK_ID - 1))'), 1, 2, 1, 2);
     await f.tracker.wait(id, 60_000);
     await f.tracker.wait(array, 60_000);
-    await f.close(); // the worker is gone: from here on, only the server answers
+    await f.stopWorker(); // the worker is gone: from here on, only the server answers
 
     expect(await f.tracker.jobState(id)).toEqual({ state: 'failed', subState: '' });
     expect(await f.tracker.jobInfo(id)).toMatchObject({ id, state: 'failed', exitStatus: 3 });
