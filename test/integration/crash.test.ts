@@ -51,21 +51,6 @@ describe('a worker killed with SIGKILL', () => {
       await second.stop();
     }
   });
-});
-
-describe('a worker killed while it creates a job', () => {
-  const session = uniqueSession('crash-create');
-  const taskQueue = `test-${session}`;
-  let connection: Connection;
-  let tracker: PodmanTracker;
-  beforeAll(async () => {
-    connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
-    tracker = new PodmanTracker({ client: new Client({ connection }), session, taskQueue });
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await removeSession(session);
-  });
 
   it('a terminate that comes before the creation is seen leaves no container behind', async () => {
     const host = `crash-create-${session}`;
