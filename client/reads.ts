@@ -29,7 +29,21 @@ export type Ending<R> = { result: R } | { state: JobState; subState: string; ann
 /** How long a read waits for a worker to answer its query, when the caller set no time. */
 export const QUERY_PATIENCE_MS = 60_000;
 
-const GRPC = { DEADLINE_EXCEEDED: 4, FAILED_PRECONDITION: 9, UNAVAILABLE: 14 } as const;
+/** gRPC status codes Temporal answers with. */
+export const GRPC = {
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+const grpcOf = (err: unknown) => [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
 
 export class WorkflowReads {
   constructor(private readonly client: Client) {}
@@ -79,7 +93,7 @@ export class WorkflowReads {
       });
       first = page.history?.events?.[0];
     } catch (err) {
-      if (isGrpcServiceError(err) && err.code === 5) throw jobNotExists(id);
+      if (grpcOf(err)?.code === GRPC.NOT_FOUND) throw jobNotExists(id);
       throw err;
     }
     const payloads = first?.workflowExecutionStartedEventAttributes?.input?.payloads;
@@ -119,13 +133,29 @@ export class WorkflowReads {
 /** A query that a worker could not answer yet, as opposed to one it answered with an error. */
 export function isWorkerBusy(err: unknown): boolean {
   if (err instanceof QueryNotRegisteredError) return err.message.includes(RUN_AHEAD_REFUSED);
-  const grpc = [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
-  return !!grpc && Object.values(GRPC).includes(grpc.code as 4 | 9 | 14);
+  const code = grpcOf(err)?.code;
+  return code === GRPC.DEADLINE_EXCEEDED || code === GRPC.FAILED_PRECONDITION || code === GRPC.UNAVAILABLE;
 }
 
 function isDeadline(err: unknown): boolean {
-  const grpc = [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
-  return grpc?.code === GRPC.DEADLINE_EXCEEDED || (err as Error | undefined)?.name === 'AbortError';
+  return grpcOf(err)?.code === GRPC.DEADLINE_EXCEEDED || (err as Error | undefined)?.name === 'AbortError';
+}
+
+/** Temporal out of reach (down, restarting, overloaded): a retryable DRMAA2 error, not gRPC's. */
+export function unreachable(err: unknown, what: string): DrmaaError | undefined {
+  const grpc = grpcOf(err);
+  const reason = `${what}: Temporal did not answer: ${grpc?.details || grpc?.message}`;
+  switch (grpc?.code) {
+    case GRPC.UNKNOWN:
+    case GRPC.DEADLINE_EXCEEDED:
+    case GRPC.INTERNAL:
+    case GRPC.UNAVAILABLE:
+      return new DrmaaError('DrmCommunication', reason, { retryable: true });
+    case GRPC.RESOURCE_EXHAUSTED:
+      return new DrmaaError('TryLater', reason, { retryable: true });
+    default:
+      return undefined;
+  }
 }
 
 /** A workflow terminated, timed out or cancelled in Temporal itself (not by job control). */

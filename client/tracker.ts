@@ -17,7 +17,7 @@ import {
   type ArrayJobInput,
   type ArrayJobResult,
 } from '../workflows/array.js';
-import { infoOfEnding, WorkflowReads, type Described, type Ending } from './reads.js';
+import { GRPC, infoOfEnding, unreachable, WorkflowReads, type Described, type Ending } from './reads.js';
 import { jobLogsWorkflow, listJobCategoriesWorkflow } from '../workflows/categories.js';
 import type { JobOutput } from '../activities/index.js';
 import {
@@ -62,18 +62,6 @@ function absolutePaths(t: JobTemplate, cwd = process.cwd()): JobTemplate {
 }
 
 type AnyHandle = WorkflowHandle;
-
-/** gRPC status codes Temporal answers a start with. */
-const GRPC = {
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
 
 /** Temporal's refusal to start a job's workflow, as a DRMAA2 error: a caller gets typed errors only. */
 export function startFailure(err: unknown, what: string): unknown {
@@ -196,7 +184,7 @@ export class PodmanTracker {
   async arrayInfo(arrayJobId: string): Promise<ArrayJobInfo> {
     const w = await this.described(arrayJobId, 'arrayJobWorkflow');
     if (w.status === 'RUNNING') return this.guard(arrayJobId, () => this.reads.query(arrayJobId, arrayInfoQuery, []));
-    const input = await this.arrayInput(arrayJobId);
+    const input = await this.arrayInput(arrayJobId, w);
     const total = taskNumbers(input.begin, input.end, input.step).length;
     const ending = await this.ending<ArrayJobResult>(arrayJobId);
     // Ended in Temporal by hand: what had not ended counts as failed.
@@ -413,7 +401,7 @@ export class PodmanTracker {
     if (!('result' in ending)) return infoOfEnding(jobId, ending);
     const { total, done, failed } = ending.result;
     const view: JobStatusView = { state: failed.length ? 'failed' : 'done', subState: '' };
-    const input = await this.arrayInput(jobId);
+    const input = await this.arrayInput(jobId, { type, status: 'CLOSED' });
     return arrayJobInfo(input, view, { total, queued: 0, held: 0, running: 0, done, failed: failed.length });
   }
 
@@ -424,8 +412,9 @@ export class PodmanTracker {
     return w;
   }
 
-  private async arrayInput(arrayJobId: string): Promise<ArrayJobInput> {
-    await this.described(arrayJobId, 'arrayJobWorkflow');
+  /** An array job's start input; `known`: its workflow, when the caller has described it already. */
+  private async arrayInput(arrayJobId: string, known?: Described): Promise<ArrayJobInput> {
+    if (known?.type !== 'arrayJobWorkflow') await this.described(arrayJobId, 'arrayJobWorkflow');
     return this.guard(arrayJobId, () => this.reads.startInput<ArrayJobInput>(arrayJobId));
   }
 
@@ -485,18 +474,6 @@ export class PodmanTracker {
     const s = await this.jobState(h.workflowId).catch(() => undefined);
     return s ? new DrmaaError('InvalidState', `${what}: it is ${s.state}`) : err;
   }
-}
-
-/** Temporal out of reach (down, restarting, overloaded): a retryable DRMAA2 error, not gRPC's. */
-function unreachable(err: unknown, what: string): DrmaaError | undefined {
-  const grpc = [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
-  const codes: number[] = [GRPC.UNKNOWN, GRPC.DEADLINE_EXCEEDED, GRPC.UNAVAILABLE, GRPC.INTERNAL];
-  if (!grpc || !codes.includes(grpc.code)) {
-    return grpc?.code === GRPC.RESOURCE_EXHAUSTED ? (startFailure(err, what) as DrmaaError) : undefined;
-  }
-  return new DrmaaError('DrmCommunication', `${what}: Temporal did not answer: ${grpc.details || grpc.message}`, {
-    retryable: true,
-  });
 }
 
 function cannotReach(jobId: string, ended: JobState, states: JobState[]): DrmaaError {
