@@ -194,18 +194,25 @@ export class PodmanTracker {
     return { arrayJobId, session, begin, end, step, maxParallel, total, queued: 0, held: 0, running: 0, done, failed };
   }
 
-  async jobState(jobId: string): Promise<JobStatusView> {
+  jobState(jobId: string): Promise<JobStatusView> {
+    return this.stateBy(jobId);
+  }
+
+  /** The job's state; a query of a running job is asked again until the deadline (default: a minute). */
+  private async stateBy(jobId: string, deadline?: number): Promise<JobStatusView> {
     const w = await this.reads.describe(jobId);
     if (!w) {
-      const asked = (a: string, t: number) => this.reads.query(a, queuedTaskStateQuery, [t]);
+      const asked = (a: string, t: number) => this.reads.query(a, queuedTaskStateQuery, [t], deadline);
       return this.queuedTask(
         jobId,
         asked,
         (v) => v,
-        () => this.jobState(jobId),
+        () => this.stateBy(jobId, deadline),
       );
     }
-    if (w.status === 'RUNNING') return this.guard(jobId, () => this.reads.query(jobId, jobStateQuery, []));
+    if (w.status === 'RUNNING') {
+      return this.guard(jobId, () => this.reads.query(jobId, jobStateQuery, [], deadline));
+    }
     const { state, subState } = await this.endedInfo(jobId, w.type);
     return this.unlessDeleted(jobId, { state, subState: subState ?? '' });
   }
@@ -276,7 +283,7 @@ export class PodmanTracker {
     const forEnd = states.every(isEndState);
     const w = await this.reads.describe(jobId);
     if (!w || (w.status === 'RUNNING' && !forEnd)) {
-      const now = await this.jobState(jobId);
+      const now = await this.stateBy(jobId, timeoutMs === null ? undefined : started + Math.max(timeoutMs, 1000));
       if (states.includes(now.state)) return now;
       if (isEndState(now.state)) throw cannotReach(jobId, now.state, states);
     }
