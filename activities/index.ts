@@ -266,6 +266,12 @@ export function createActivities(opts: PodmanActivityOptions) {
     }
   }
 
+  /** A container made but never started (Podman's inspect asks the runtime, so a running one says so). */
+  async function neverStarted(id: string): Promise<boolean> {
+    const c = await inspect({ jobId: '', containerId: id }).catch(() => undefined);
+    return !!c && c.State.Status === 'created' && c.State.StartedAt.startsWith('0001');
+  }
+
   async function removeQuietly(id: string): Promise<void> {
     await docker
       .getContainer(id)
@@ -331,7 +337,7 @@ export function createActivities(opts: PodmanActivityOptions) {
     }
     return start(existing.Id, name, host);
 
-    async function start(containerId: string, name: string, host: string): Promise<StartedContainer> {
+    async function start(containerId: string, name: string, host: string, replaced = false): Promise<StartedContainer> {
       // A deadline that passed while the image was pulled or the container made: the job is not
       // started, as one submitted past its deadline is not, and its container goes.
       if (template.deadlineTime && Date.parse(template.deadlineTime) <= Date.now()) {
@@ -349,6 +355,21 @@ export function createActivities(opts: PodmanActivityOptions) {
         if (stdin && req.inputPath) await feedStdin(stdin, req.inputPath);
       } catch (err) {
         stdin?.destroy();
+        // Podman killed in the middle of an earlier start of this container left the runtime's
+        // state or the network's address of it behind, and no start of it can succeed now. Its
+        // process never ran (it is still created): a new container takes its place, once.
+        if (!replaced && INTERRUPTED_START.test(podmanMessage(err)) && (await neverStarted(containerId))) {
+          log.warn('replacing a container that an interrupted start left unstartable', {
+            jobId: input.jobId,
+            error: podmanMessage(err),
+          });
+          await checkPowers(req.create, opts.powers ?? NO_POWERS);
+          await removeQuietly(containerId);
+          const again = await docker.createContainer({ ...req.create, name }).catch((e: unknown) => {
+            throw toDrmaaError(e, 'InvalidArgument', `creating the container of job ${input.jobId} again`);
+          });
+          return start(again.id, name, host, true);
+        }
         const failure = toDrmaaError(err, startFailureKind(err), `starting the container of job ${input.jobId}`);
         // Podman refused the container (bad command, port taken...): leave nothing behind.
         if (failure.kind !== 'DrmCommunication') await removeQuietly(containerId);
@@ -732,6 +753,9 @@ function nameTaken(err: unknown): boolean {
 }
 
 /** Podman's words for a container that cannot start, sorted into what the caller can act on. */
+/** What a start interrupted by a killed Podman leaves behind: runc's state of it, its network address. */
+const INTERRUPTED_START = /container with given ID already exists|duplicate allocation is not allowed/i;
+
 function startFailureKind(err: unknown): 'OutOfResource' | 'InvalidArgument' {
   return /address already in use|port is already allocated|bind: /i.test(podmanMessage(err))
     ? 'OutOfResource'

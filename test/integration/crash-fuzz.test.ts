@@ -258,9 +258,16 @@ it(
       wrong.map(({ j, info }) => ({ ...j, got: info })),
       `exit statuses ${seed}`,
     ).toEqual([]);
+    // A task that ended otherwise than its exit code says, with its JobInfo to tell why.
+    const wrongTasks = [];
     for (const { a, r } of arrayResults) {
-      expect(r, `array ${a.id} ${seed}`).toMatchObject({ total: a.tasks.length, failed: a.failed });
+      for (const t of a.tasks) {
+        if (r.failed.includes(t) === a.failed.includes(t)) continue;
+        const { info } = await reader.result(`${a.id}.${t}`);
+        wrongTasks.push({ task: `${a.id}.${t}`, expected: a.failed.includes(t) ? 'failed' : 'done', got: info });
+      }
     }
+    expect(wrongTasks, `array tasks ${seed}`).toEqual([]);
     expect(
       notOnce.map((id) => `${id}: ${counts.get(id) ?? 0}`),
       `one container each ${seed}`,

@@ -95,6 +95,32 @@ describe('the stack restarted under running jobs', () => {
     }
   });
 
+  it('Podman killed again and again while an array job starts tasks: every task runs, once', async () => {
+    // A start cut short leaves runc's state or the network's address of the container behind; the
+    // next start of it fails (crash fuzz). Those tasks used to end failed/startFailed.
+    const f = await startTracker('podman-kills');
+    try {
+      const id = await f.tracker.addArrayJob(job('sleep 0.5'), 1, 30, 1, 4);
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 1500 + i * 700));
+        try {
+          await stopService('podman', 'SIGKILL');
+          await new Promise((r) => setTimeout(r, 800));
+        } finally {
+          await stackUp();
+        }
+      }
+      const r = await f.tracker.arrayResult(id);
+      const failed = await Promise.all(r.failed.map(async (t) => (await f.tracker.result(`${id}.${t}`)).info));
+      expect(failed).toEqual([]);
+      const counts = await containersPerJob(f.session);
+      const tasks = await f.tracker.listArrayJobs(id);
+      expect(tasks.filter((t) => counts.get(t) !== 1)).toEqual([]);
+    } finally {
+      await f.close();
+    }
+  }, 300_000);
+
   it('survives a restart of the Temporal server mid-job (its SQLite file keeps the jobs)', async () => {
     const f = await startTracker('temporal-restart');
     try {

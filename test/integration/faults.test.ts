@@ -1,5 +1,6 @@
 // Faults a worker lives through without losing a job or running one twice: Podman's API service
-// gone for a minute, the Temporal server gone while a job ends, a container that ignores SIGTERM.
+// gone for half a minute (three times the activities' longest retry interval), the Temporal server
+// gone while a job ends, a container that ignores SIGTERM.
 // (A worker killed with SIGKILL and quick restarts of both services: crash.test.ts. A full disk:
 // disk-full.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +18,9 @@ describe('faults', () => {
   });
   afterAll(() => f?.close());
 
-  it("Podman's API service stopped for a minute: jobs go on, the worker reconnects, states come right", async () => {
+  it("Podman's API service stopped for half a minute: jobs go on, the worker reconnects, states come right", async () => {
     const endsWhileDown = await f.tracker.addJob(job('sleep 4; exit 7'));
-    const outlivesIt = await f.tracker.addJob(job('sleep 66; echo outlived'));
+    const outlivesIt = await f.tracker.addJob(job('sleep 36; echo outlived'));
     await Promise.all([endsWhileDown, outlivesIt].map((id) => f.tracker.wait(id, 30_000, ['running'])));
 
     await stopService('podman');
@@ -29,7 +30,7 @@ describe('faults', () => {
       // The workflows answer for their jobs while Podman cannot.
       expect((await f.tracker.jobState(outlivesIt)).state).toBe('running');
       expect((await f.tracker.jobState(submittedWhileDown)).state).toBe('queued');
-      await sleep(60_000 - (Date.now() - downAt));
+      await sleep(30_000 - (Date.now() - downAt));
       expect((await f.tracker.jobState(submittedWhileDown)).state).toBe('queued');
 
       await stackUp();

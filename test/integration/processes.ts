@@ -1,6 +1,7 @@
 // Real processes for fault tests: a worker in a process of its own (to kill -9), and the stack's
 // services stopped and started again with scripts/stack.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,19 +18,50 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `worker/main.ts` in its own process, and resolves once it polls its task queue. */
-export function startWorkerProcess(taskQueue: string, hostName: string): Promise<WorkerProcess> {
-  return startProcess('worker/main.ts', ['--task-queue', taskQueue, '--host-name', hostName], 'podman-tracker worker:');
+/** Newest modification time of the sources under these folders. */
+function newestSource(dirs: string[]): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  for (const d of dirs) walk(join(repo, d));
+  return newest;
 }
 
-/** Runs a TypeScript file of this repository in its own process; resolves once it prints `ready`. */
+/**
+ * The worker as `make build` made it (`node dist/worker/main.js`, its workflows bundled once) when
+ * that build is newer than every source; `worker/main.ts` through tsx otherwise (it bundles the
+ * workflows at each start, about 2 s more).
+ */
+function workerEntry(): { script: string; loader: string[] } {
+  const built = join(repo, 'dist/workflow-bundle.js');
+  const sources = ['activities', 'client', 'common', 'worker', 'workflows'];
+  if (existsSync(built) && statSync(built).mtimeMs >= newestSource(sources)) {
+    return { script: 'dist/worker/main.js', loader: [] };
+  }
+  return { script: 'worker/main.ts', loader: ['--import', 'tsx'] };
+}
+
+/** Starts the worker in its own process, and resolves once it polls its task queue. */
+export function startWorkerProcess(taskQueue: string, hostName: string): Promise<WorkerProcess> {
+  const { script, loader } = workerEntry();
+  const args = ['--task-queue', taskQueue, '--host-name', hostName];
+  return startProcess(script, args, 'podman-tracker worker:', {}, loader);
+}
+
+/** Runs a file of this repository in its own process (TypeScript through tsx); resolves once it prints `ready`. */
 export async function startProcess(
   script: string,
   args: string[],
   ready: string,
   env: NodeJS.ProcessEnv = {},
+  loader = ['--import', 'tsx'],
 ): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, script), ...args], {
+  const child = spawn(process.execPath, [...loader, join(repo, script), ...args], {
     cwd: repo,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
