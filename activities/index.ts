@@ -304,29 +304,48 @@ export function createActivities(opts: PodmanActivityOptions) {
     if (!existing) {
       let name = req.preferredName && !(await nameInUse(req.preferredName)) ? req.preferredName : req.derivedName;
       const create = () => docker.createContainer({ ...req.create, name });
-      try {
-        let created: Docker.Container;
+      for (let renamed = 0; ; renamed++) {
         try {
-          created = await create();
-        } catch (err) {
-          if (nameTaken(err) && name !== req.derivedName) {
-            // Another job took the same job name just now: this one goes by its derived name.
-            if ((existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName))) throw err;
-            name = req.derivedName;
+          let created: Docker.Container;
+          try {
             created = await create();
-          } else {
-            // No image check before every create: a missing image is the rare case, met here.
-            if (statusOf(err) !== 404 || !/image/i.test(podmanMessage(err))) throw err;
-            await pullImage(req.create.Image!);
-            created = await create();
+          } catch (err) {
+            if (nameTaken(err) && name === req.preferredName && name !== req.derivedName) {
+              // Another job took the same job name just now: this one goes by its derived name.
+              if ((existing = await earlierContainer(input.jobId, req.derivedName, req.preferredName))) throw err;
+              name = req.derivedName;
+              created = await create();
+            } else {
+              // No image check before every create: a missing image is the rare case, met here.
+              if (statusOf(err) !== 404 || !/image/i.test(podmanMessage(err))) throw err;
+              await pullImage(req.create.Image!);
+              created = await create();
+            }
           }
+          log.info('container created', { jobId: input.jobId, container: name });
+          return await start(created.id, name, host);
+        } catch (err) {
+          // A lost race with our own earlier attempt (same name, or found by its job label) is not an error.
+          if (nameTaken(err)) {
+            existing ??=
+              (await earlierContainer(input.jobId, req.derivedName, req.preferredName)) ??
+              (await inspect({ jobId: input.jobId }));
+          }
+          if (existing) break;
+          // Podman killed between making a container's storage and recording the container: the
+          // storage keeps the name, though Podman knows no such container and no API call removes
+          // it (`podman rm --storage` does). The job's container takes another name; its job label
+          // finds it from then on.
+          if (renamed < 3 && nameTaken(err) && ORPHANED_STORAGE.test(podmanMessage(err))) {
+            log.warn('a killed Podman left this name to container storage; using another', {
+              jobId: input.jobId,
+              name,
+            });
+            name = `${req.derivedName}-${renamed + 2}`;
+            continue;
+          }
+          throw toDrmaaError(err, 'InvalidArgument', `creating the container of job ${input.jobId}`);
         }
-        log.info('container created', { jobId: input.jobId, container: name });
-        return await start(created.id, name, host);
-      } catch (err) {
-        // A lost race with our own earlier attempt (same derived name) is not an error.
-        if (nameTaken(err)) existing ??= await earlierContainer(input.jobId, req.derivedName, req.preferredName);
-        if (!existing) throw toDrmaaError(err, 'InvalidArgument', `creating the container of job ${input.jobId}`);
       }
     }
     const name = existing.Name.replace(/^\//, '');
@@ -752,9 +771,12 @@ function nameTaken(err: unknown): boolean {
   return statusOf(err) === 409 || /name .* is already in use/i.test(podmanMessage(err));
 }
 
-/** Podman's words for a container that cannot start, sorted into what the caller can act on. */
 /** What a start interrupted by a killed Podman leaves behind: runc's state of it, its network address. */
 const INTERRUPTED_START = /container with given ID already exists|duplicate allocation is not allowed/i;
+/** What a creation interrupted by a killed Podman leaves behind: storage that holds the name. */
+const ORPHANED_STORAGE = /creating container storage/i;
+
+/** Podman's words for a container that cannot start, sorted into what the caller can act on. */
 
 function startFailureKind(err: unknown): 'OutOfResource' | 'InvalidArgument' {
   return /address already in use|port is already allocated|bind: /i.test(podmanMessage(err))

@@ -110,11 +110,19 @@ describe('the stack restarted under running jobs', () => {
           await stackUp();
         }
       }
+      const tasks = await f.tracker.listArrayJobs(id);
+      // Bounded, and with every task's state when it runs out: a task stuck is named.
+      const ended = await f.tracker.wait(id, 120_000).catch(async (err: unknown) => {
+        const states = await Promise.all(
+          tasks.map(async (t) => `${t}: ${JSON.stringify(await f.tracker.jobState(t))}`),
+        );
+        throw new Error(`${String(err)}\n${states.join('\n')}`);
+      });
+      expect(ended.state).toMatch(/done|failed/);
       const r = await f.tracker.arrayResult(id);
       const failed = await Promise.all(r.failed.map(async (t) => (await f.tracker.result(`${id}.${t}`)).info));
       expect(failed).toEqual([]);
       const counts = await containersPerJob(f.session);
-      const tasks = await f.tracker.listArrayJobs(id);
       expect(tasks.filter((t) => counts.get(t) !== 1)).toEqual([]);
     } finally {
       await f.close();
