@@ -17,9 +17,15 @@ export function testLogLevel(): LogLevel {
   return (process.env.PODMAN_TRACKER_TEST_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
 }
 
-/** A logger at the tests' level, for what logs outside the runtime (activity environments). */
+/**
+ * A logger at the tests' level. It writes through console.error, which vitest holds back for a
+ * test that passes (silent: 'passed-only') and shows under one that fails.
+ */
 export function testLogger(): DefaultLogger {
-  return new DefaultLogger(testLogLevel());
+  return new DefaultLogger(testLogLevel(), ({ level, timestampNanos, message, meta }) => {
+    const at = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
+    console.error(`${at} [${level}] ${message}`, ...(meta === undefined ? [] : [meta]));
+  });
 }
 
 export function requireEnv(name: string): string {
