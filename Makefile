@@ -3,6 +3,14 @@ SHELL := /bin/bash
 STACK := scripts/stack
 .DEFAULT_GOAL := help
 
+# Every target but help runs on Node.js 22 or newer: the machine's, or Node 24 that scripts/node
+# installs from the npm registry into .stack/tools (npm, npx and the tests' processes use it too).
+ifneq ($(filter-out help,$(or $(MAKECMDGOALS),help)),)
+NODE_BIN := $(shell scripts/node)
+$(if $(NODE_BIN),,$(error scripts/node found no Node.js 22 or newer and could not install one))
+export PATH := $(NODE_BIN):$(PATH)
+endif
+
 .PHONY: help deps build lint typecheck unit test test-scale test-fuzz demo stack-up stack-down bench bench-floor clean
 
 help:

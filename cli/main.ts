@@ -1,18 +1,18 @@
 // The `podman-tracker` command: DRMAA2 job control from a terminal or a script.
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { Command, CommanderError, Option } from 'commander';
+import { connectTemporal, temporalConnection, type TemporalFlags } from '../client/connection.js';
 import { PodmanTracker } from '../client/tracker.js';
 import { dataConverterFromEnv } from '../common/data-converter.js';
 import { DrmaaError } from '../common/errors.js';
 import { isJobState, JOB_CONTROL_ACTIONS, type JobState } from '../common/states.js';
 import { addWorkerOptions } from '../worker/options.js';
-import { configFromEnv, runWorker, withFlags, type WorkerFlags } from '../worker/worker.js';
+import { runWorker, workerConfig, type WorkerFlags } from '../worker/worker.js';
 import { progress } from './progress.js';
+import { addTemporalOptions } from './temporal-options.js';
 import { addTemplateOptions, parseDuration, templateFrom, type TemplateFlags } from './template-options.js';
 
-interface GlobalOptions {
-  temporalAddress: string;
-  namespace: string;
+interface GlobalOptions extends TemporalFlags {
   taskQueue: string;
   session: string;
   json?: boolean;
@@ -21,11 +21,9 @@ interface GlobalOptions {
 /** The exit status `run` gives when the job could not be started, as `podman run` does. */
 const NOT_STARTED = 125;
 
-const program = new Command('podman-tracker')
-  .description('DRMAA2 jobs as Podman containers, made durable by Temporal')
-  .enablePositionalOptions()
-  .addOption(new Option('--temporal-address <host:port>', 'Temporal frontend').env('TEMPORAL_ADDRESS').default('localhost:7233'))
-  .addOption(new Option('--namespace <ns>', 'Temporal namespace').env('TEMPORAL_NAMESPACE').default('default'))
+const program = addTemporalOptions(
+  new Command('podman-tracker').description('DRMAA2 jobs as Podman containers, made durable by Temporal').enablePositionalOptions(),
+)
   .addOption(new Option('--task-queue <queue>', 'task queue of the workers').env('PODMAN_TRACKER_TASK_QUEUE').default('podman-tracker'))
   .addOption(new Option('--session <name>', 'DRMAA2 job session').env('PODMAN_TRACKER_SESSION').default('default'))
   .option('--json', 'machine-readable output and errors')
@@ -55,16 +53,10 @@ function printStatus(s: { state: string; subState: string }): void {
 let connection: Connection | undefined;
 async function tracker(): Promise<PodmanTracker> {
   const g = globals();
-  try {
-    connection ??= await Connection.connect({ address: g.temporalAddress });
-  } catch (err) {
-    throw new DrmaaError(
-      'DrmCommunication',
-      `cannot reach Temporal at ${g.temporalAddress}: ${(err as Error).message}`,
-    );
-  }
+  const t = temporalConnection(g);
+  connection ??= await connectTemporal(t);
   return new PodmanTracker({
-    client: new Client({ connection, namespace: g.namespace, dataConverter: dataConverterFromEnv() }),
+    client: new Client({ connection, namespace: t.namespace, dataConverter: dataConverterFromEnv() }),
     session: g.session,
     taskQueue: g.taskQueue,
   });
@@ -72,16 +64,9 @@ async function tracker(): Promise<PodmanTracker> {
 
 addWorkerOptions(
   program.command('worker').description('run a worker: hosts the workflows and the Podman activities'),
-).action(async (o: Omit<WorkerFlags, 'temporalAddress' | 'namespace' | 'taskQueue'>) => {
-  const g = globals();
-  await runWorker(
-    withFlags(configFromEnv(), {
-      ...o,
-      temporalAddress: g.temporalAddress,
-      namespace: g.namespace,
-      taskQueue: g.taskQueue,
-    }),
-  );
+).action(async (o: Omit<WorkerFlags, keyof TemporalFlags | 'taskQueue'>) => {
+  const { taskQueue, session: _session, json: _json, ...temporal } = globals();
+  await runWorker(workerConfig({ ...o, ...temporal, taskQueue }));
 });
 
 addTemplateOptions(

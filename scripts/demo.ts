@@ -44,17 +44,17 @@ function startWorker(): number {
 }
 
 console.log(
-  `podman-tracker demo\n  Podman:   ${config.podmanUri}\n  Temporal: ${config.temporalAddress} (namespace ${config.namespace})`,
+  `podman-tracker demo\n  Podman:   ${config.podmanUri}\n  Temporal: ${config.temporal.address} (namespace ${config.temporal.namespace})`,
 );
 const workerPid = startWorker();
 console.log(
   `  worker:   pid ${workerPid}, task queue ${config.taskQueue} (log: ${join(stackDir, 'logs', 'worker.log')})\n`,
 );
 
-const connection = await Connection.connect({ address: config.temporalAddress });
+const connection = await Connection.connect({ address: config.temporal.address });
 const tracker = new PodmanTracker({
   // The worker inherits this environment: with PODMAN_TRACKER_ENCRYPTION_KEY set, both encrypt.
-  client: new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFromEnv() }),
+  client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFromEnv() }),
   session: 'demo',
   taskQueue: config.taskQueue,
 });

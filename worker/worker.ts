@@ -1,14 +1,19 @@
 // The worker: hosts the job workflows and the Podman activities against one Podman connection,
 // one Temporal namespace and one task queue. It also serves its host's own activity queue
 // (`<task queue>@<host>`), so that a job's later activities reach the host that holds its container.
+import { tlsFailure } from '../client/tls-probe.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
-import type Docker from 'dockerode';
-import { createActivities } from '../activities/index.js';
-import { createTaskActivities } from '../activities/tasks.js';
-import { connect, disconnect, type SshOptions } from '../activities/podman.js';
+import type { SshOptions } from '../activities/podman.js';
+import {
+  describeTemporal,
+  temporalConnection,
+  unreachableTemporal,
+  type TemporalConnection,
+  type TemporalFlags,
+} from '../client/connection.js';
 import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
 import { parseSwitch } from '../common/units.js';
-import { dataConverterFor, encryptionKeysFromEnv } from '../common/data-converter.js';
+import { encryptionKeysFromEnv } from '../common/data-converter.js';
 import type { EncryptionKey } from '../common/encryption.js';
 import { DrmaaError } from '../common/errors.js';
 import {
@@ -19,13 +24,13 @@ import {
   type PowerSettings,
   type WorkerPowers,
 } from '../common/powers.js';
-import { hostQueue } from '../workflows/definitions.js';
+import { PodmanTrackerPlugin } from './plugin.js';
 import { workflowSource } from './workflow-code.js';
 
 export interface WorkerConfig {
   podmanUri: string;
-  temporalAddress: string;
-  namespace: string;
+  /** Temporal's address, namespace, TLS and API key (see client/connection.ts). */
+  temporal: TemporalConnection;
   taskQueue: string;
   /** The Podman host's name for queueName routing; default: the name Podman reports. */
   hostName?: string;
@@ -62,8 +67,7 @@ const switchFromEnv = (env: NodeJS.ProcessEnv, name: string) => parseSwitch(env[
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return {
     podmanUri: defaultConnectionUri(env),
-    temporalAddress: env.TEMPORAL_ADDRESS ?? 'localhost:7233',
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    temporal: temporalConnection({}, env),
     taskQueue: env.PODMAN_TRACKER_TASK_QUEUE ?? 'podman-tracker',
     hostName: env.PODMAN_TRACKER_HOST_NAME || undefined,
     disableImagePull: switchFromEnv(env, 'PODMAN_TRACKER_DISABLE_IMAGE_PULL'),
@@ -97,10 +101,8 @@ function loadLimitsFromEnv(
  * The worker's flags, each over its variable: `worker/main.ts` and `podman-tracker worker` take these.
  * The power flags are named as PowerSettings names them (allowPrivileged, mountAllow, ...).
  */
-export interface WorkerFlags extends PowerSettings {
+export interface WorkerFlags extends PowerSettings, TemporalFlags {
   podman?: string;
-  temporalAddress?: string;
-  namespace?: string;
   taskQueue?: string;
   hostName?: string;
   disableImagePull?: boolean;
@@ -111,12 +113,16 @@ export interface WorkerFlags extends PowerSettings {
   maxConcurrentWorkflowTasks?: number;
 }
 
+/** The worker's configuration: flags over variables; Temporal's flags over variables over the profile. */
+export function workerConfig(f: WorkerFlags = {}, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  return { ...withFlags(configFromEnv(env), f), temporal: temporalConnection(f, env) };
+}
+
+/** Flags over a configuration, but Temporal's connection (for which see workerConfig). */
 export function withFlags(base: WorkerConfig, f: WorkerFlags): WorkerConfig {
   return {
     ...base,
     podmanUri: f.podman ?? base.podmanUri,
-    temporalAddress: f.temporalAddress ?? base.temporalAddress,
-    namespace: f.namespace ?? base.namespace,
     taskQueue: f.taskQueue ?? base.taskQueue,
     hostName: f.hostName ?? base.hostName,
     disableImagePull: f.disableImagePull ?? base.disableImagePull,
@@ -141,74 +147,59 @@ export interface PodmanTrackerWorker {
 }
 
 export async function createWorker(config: WorkerConfig, connection?: NativeConnection): Promise<PodmanTrackerWorker> {
-  const docker = connect(config.podmanUri, config.ssh);
-  try {
-    return await workerOn(docker, config, connection);
-  } catch (err) {
-    disconnect(docker);
-    throw err;
-  }
-}
-
-async function workerOn(
-  docker: Docker,
-  config: WorkerConfig,
-  connection?: NativeConnection,
-): Promise<PodmanTrackerWorker> {
-  const hostName =
-    config.hostName ??
-    (await docker.info().then(
-      (i: { Name?: string }) => i.Name ?? 'podman',
-      (err: unknown) => {
-        // A refused host key or login keeps its own kind and words.
-        if (err instanceof DrmaaError) throw err;
-        throw new DrmaaError('DrmCommunication', `cannot reach Podman at ${shown(config)}: ${String(err)}`);
+  const plugin = new PodmanTrackerPlugin({
+    podman: config.podmanUri,
+    ssh: config.ssh,
+    hostName: config.hostName,
+    disableImagePull: config.disableImagePull,
+    powers: config.powers ?? NO_POWERS,
+    encryptionKey: config.encryptionKeys,
+  });
+  // Podman is asked its name first: an unreachable Podman fails here, not at the first job.
+  const hostName = await plugin.hostName();
+  const t = config.temporal;
+  const conn =
+    connection ??
+    (await NativeConnection.connect({ address: t.address, tls: t.tls, apiKey: t.apiKey, metadata: t.metadata }).catch(
+      async (err: unknown) => {
+        throw unreachableTemporal(t, err, t.tls ? await tlsFailure(t) : undefined);
       },
     ));
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(hostName)) {
-    throw new DrmaaError('InvalidArgument', `host name "${hostName}" may hold only letters, digits, '_', '.', '-'`);
-  }
-  const conn = connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
-  const activities = createActivities({
-    docker,
-    disableImagePull: config.disableImagePull,
-    hostName,
-    powers: config.powers ?? NO_POWERS,
-  });
-  const common = {
-    connection: conn,
-    namespace: config.namespace,
-    shutdownGraceTime: config.shutdownGraceMs,
-    dataConverter: dataConverterFor(config.encryptionKeys),
-    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
-    // Jobs are created (and short ones watched) by local activities: the same limit holds for them.
-    maxConcurrentLocalActivityExecutions: config.maxConcurrentActivities,
-  };
-  const workers = await Promise.all([
-    Worker.create({
-      ...common,
+  try {
+    const worker = await Worker.create({
+      connection: conn,
+      namespace: t.namespace,
       taskQueue: config.taskQueue,
-      // The array job's local activities run where its workflow does: on the shared queue.
-      activities: { ...activities, ...createTaskActivities() },
+      plugins: [plugin],
+      shutdownGraceTime: config.shutdownGraceMs,
+      maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+      // Jobs are created (and short ones watched) by local activities: the same limit holds for them.
+      maxConcurrentLocalActivityExecutions: config.maxConcurrentActivities,
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
       ...workflowSource(config.workflowsPath),
-    }),
-    Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, hostName), activities }),
-  ]);
-  return {
-    hostName,
-    async run() {
-      try {
-        await Promise.all(workers.map((w) => w.run()));
-      } finally {
-        disconnect(docker);
-      }
-      if (!connection) await conn.close();
-    },
-    shutdown() {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-    },
-  };
+    });
+    return {
+      hostName,
+      async run() {
+        try {
+          await worker.run();
+        } finally {
+          if (!connection) await conn.close();
+        }
+      },
+      shutdown() {
+        // Between run() and the plugin's start of the host queue's worker, the worker is not running yet.
+        const stop = () => {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          else if (worker.getState() === 'INITIALIZED') setTimeout(stop, 20);
+        };
+        stop();
+      },
+    };
+  } catch (err) {
+    if (!connection) await conn.close();
+    throw err;
+  }
 }
 
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -232,8 +223,8 @@ export async function runWorker(config: WorkerConfig, logLevel: LogLevel = logLe
   Runtime.install({ logger: new DefaultLogger(logLevel) });
   const worker = await createWorker(config);
   console.log(
-    `podman-tracker worker: Podman ${shown(config)} (host ${worker.hostName}), Temporal ${config.temporalAddress}, ` +
-      `namespace ${config.namespace}, task queue ${config.taskQueue}\n` +
+    `podman-tracker worker: Podman ${shown(config)} (host ${worker.hostName}), Temporal ${describeTemporal(config.temporal)}, ` +
+      `task queue ${config.taskQueue} and ${config.taskQueue}@${worker.hostName}\n` +
       `  grants: ${describePowers(config.powers ?? NO_POWERS)}\n` +
       `  payload encryption: ${config.encryptionKeys?.[0] ? `on (key ${config.encryptionKeys[0].id})` : 'off'}`,
   );

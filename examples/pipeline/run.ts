@@ -21,15 +21,19 @@ const config = {
   taskQueue: 'podman-tracker-pipeline',
   powers: allowMountsIn(base.powers ?? NO_POWERS, workDir),
 };
-const native = await NativeConnection.connect({ address: config.temporalAddress });
+const native = await NativeConnection.connect({ address: config.temporal.address });
 const worker = await createWorker(
   { ...config, workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)) },
   native,
 );
 const running = worker.run();
-const connection = await Connection.connect({ address: config.temporalAddress });
+const connection = await Connection.connect({ address: config.temporal.address });
 try {
-  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFromEnv() });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFromEnv(),
+  });
   const result = await client.workflow.execute(wordLengthPipeline, {
     workflowId: `pipeline-${Date.now()}`,
     taskQueue: config.taskQueue,

@@ -25,8 +25,7 @@ export async function startTracker(prefix: string, overrides: Partial<WorkerConf
   const worker = await createWorker(
     {
       podmanUri: stack.containerHost,
-      temporalAddress: address,
-      namespace: 'default',
+      temporal: { address, namespace: 'default' },
       taskQueue,
       disableImagePull: false,
       shutdownGraceMs: 1000,

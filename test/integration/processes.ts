@@ -47,10 +47,14 @@ function workerEntry(): { script: string; loader: string[] } {
 }
 
 /** Starts the worker in its own process, and resolves once it polls its task queue. */
-export function startWorkerProcess(taskQueue: string, hostName: string): Promise<WorkerProcess> {
+export function startWorkerProcess(
+  taskQueue: string,
+  hostName: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<WorkerProcess> {
   const { script, loader } = workerEntry();
   const args = ['--task-queue', taskQueue, '--host-name', hostName];
-  return startProcess(script, args, 'podman-tracker worker:', {}, loader);
+  return startProcess(script, args, 'podman-tracker worker:', env, loader);
 }
 
 /** Runs a file of this repository in its own process (TypeScript through tsx); resolves once it prints `ready`. */

@@ -33,8 +33,7 @@ async function knownHosts(name: string, ...lines: string[]): Promise<string> {
 async function refusal(ssh: SshOptions): Promise<DrmaaError> {
   const err = await createWorker({
     podmanUri: uri,
-    temporalAddress: requireEnv('TEMPORAL_ADDRESS'),
-    namespace: 'default',
+    temporal: { address: requireEnv('TEMPORAL_ADDRESS'), namespace: 'default' },
     taskQueue: 'ssh-never-used',
     disableImagePull: false,
     shutdownGraceMs: 1000,

@@ -341,10 +341,10 @@ describe('docker-compose.yml', () => {
 
   it('points the worker and the UI at the temporal service, in the namespace auto-setup creates', () => {
     const config = configFromEnv(environmentOf(worker));
-    expectServiceAddress(config.temporalAddress, 'worker');
-    expect(config.temporalAddress.split(':')[0]).toBe('temporal');
+    expectServiceAddress(config.temporal.address, 'worker');
+    expect(config.temporal.address.split(':')[0]).toBe('temporal');
     expectServiceAddress(environmentOf(services['temporal-ui']!).TEMPORAL_ADDRESS ?? '', 'temporal-ui');
-    expect(config.namespace).toBe(environmentOf(temporal).DEFAULT_NAMESPACE ?? 'default');
+    expect(config.temporal.namespace).toBe(environmentOf(temporal).DEFAULT_NAMESPACE ?? 'default');
     expect(config.taskQueue).toBe('podman-tracker');
     expect(config.hostName, 'an unset PODMAN_TRACKER_HOST_NAME lets the worker ask Podman').toBeUndefined();
     expect(
@@ -407,19 +407,22 @@ describe('Dockerfile', () => {
     const { included, output } = buildOutput('worker/main.ts');
     expect(included, 'tsconfig.build.json compiles worker/main.ts').toBe(true);
     expect(output).toBe('dist/worker/main.js');
-    expect(script).toBe(output);
-    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    // The runtime stage installs the packed package globally (npm's prefix is /usr/local there).
+    expect(script).toBe(`/usr/local/lib/node_modules/podman-tracker/${output}`);
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; files: string[] };
     expect(pkg.scripts.build).toContain('tsconfig.build.json');
-    expect(stages.flat().some((i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args))).toBe(true);
+    expect(pkg.scripts.prepack).toContain('npm run build');
+    expect(pkg.files.some((f) => output.startsWith(f.replace(/\/$/, '')))).toBe(true);
+    expect(stages[0]!.some((i) => i.op === 'RUN' && /\bnpm pack\b/.test(i.args))).toBe(true);
   });
 
-  it('builds in stages on node:20-bookworm-slim and runs as node with production dependencies only', () => {
+  it('builds in stages on node:24-bookworm-slim and runs as node with the package and its production dependencies only', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage[0]!.args).toMatch(/^node:20-bookworm-slim(\s|$)/);
+    for (const stage of stages) expect(stage[0]!.args).toMatch(/^node:24-bookworm-slim(\s|$)/);
     expect(last(runtime, 'USER')).toBe('node');
     expect(last(runtime, 'STOPSIGNAL')).toBe('SIGTERM');
-    expect(runtime.some((i) => i.op === 'RUN' && /\bnpm ci\b.*--omit=dev/.test(i.args))).toBe(true);
-    expect(runtime.some((i) => i.op === 'COPY' && /--from=\S+\s+\S*dist\b/.test(i.args))).toBe(true);
+    expect(runtime.some((i) => i.op === 'RUN' && /\bnpm install --global --omit=dev\b.*\.tgz/.test(i.args))).toBe(true);
+    expect(runtime.some((i) => i.op === 'COPY' && /--from=\S+\s+\S*\.tgz\b/.test(i.args))).toBe(true);
   });
 
   it('leaves node_modules, dist and local state out of the build context', () => {
