@@ -6,6 +6,7 @@ import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { dataConverterFor } from '../common/data-converter.js';
 import { parseKeys } from '../common/encryption.js';
 import { bundleOptions } from '../worker/workflow-code.js';
@@ -21,6 +22,7 @@ export interface RecordedRun {
   history: History;
 }
 
+const ownWorkflows = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
 /** The bundle of a workflows file (podman-tracker's own by default), made once per process. */
@@ -28,7 +30,15 @@ export function bundleFor(workflowsPath?: string): Promise<WorkflowBundleWithSou
   const key = workflowsPath ?? '';
   let b = bundles.get(key);
   if (!b) {
-    b = bundleWorkflowCode({ ...bundleOptions(workflowsPath), logger: new DefaultLogger('ERROR') });
+    b = bundleWorkflowCode({
+      ...bundleOptions(workflowsPath),
+      logger: new DefaultLogger('ERROR'),
+      // An app's workflows file (examples/consumer) imports the package by name: here, this checkout.
+      webpackConfigHook: (config) => ({
+        ...config,
+        resolve: { ...config.resolve, alias: { ...config.resolve?.alias, 'podman-tracker/workflows$': ownWorkflows } },
+      }),
+    });
     bundles.set(key, b);
   }
   return b;

@@ -19,6 +19,7 @@ const OWN_WORKFLOWS: [RegExp, string][] = [
   [/^test-scale-/, source('./fixtures/scale-workflows.ts')],
   [/^test-pipeline-|^podman-tracker-pipeline$/, source('../examples/pipeline/workflows.ts')],
   [/^test-runahead-min-/, source('./fixtures/run-ahead/workflows.ts')],
+  [/^test-consumer-/, source('../examples/consumer/src/workflows.ts')],
 ];
 
 const connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
