@@ -231,12 +231,14 @@ const REMEMBERED_EVENTS = 4096;
  * Subscribes to container events: of the containers with all the given labels, or of all. Podman 4.3
  * names the die filter "died" where Docker says "die", so the choice of actions is the caller's.
  * Podman 4.3 also sends events again when it rotates its events file: one container, action and
- * nanosecond is passed on once.
+ * nanosecond is passed on once, and with `sinceNs` (a time on Podman's clock) nothing older is: a
+ * rotation also replays events from before the subscription, which the stream never sent.
  */
 export async function containerEvents(
   docker: Docker,
   labels: string[],
   onEvent: (e: ContainerEvent) => void,
+  sinceNs?: number,
 ): Promise<Readable> {
   const filters = labels.length ? { type: ['container'], label: labels } : { type: ['container'] };
   const stream = (await docker.getEvents({ filters: JSON.stringify(filters) })) as unknown as Readable;
@@ -251,6 +253,7 @@ export async function containerEvents(
       if (!line) continue;
       const e = JSON.parse(line) as ContainerEvent;
       if (e.timeNano !== undefined) {
+        if (sinceNs !== undefined && e.timeNano < sinceNs) continue;
         const key = `${e.id ?? e.Actor?.ID} ${e.Action} ${e.timeNano}`;
         if (seen.has(key)) continue;
         seen.add(key);

@@ -1,5 +1,5 @@
 // Counts a session's running containers from Podman's own event stream.
-import { containerEvents } from '../../activities/streams.js';
+import { containerEvents, type ContainerEvent } from '../../activities/streams.js';
 import { LABEL } from '../../common/convert.js';
 import { podmanClient } from '../helpers.js';
 
@@ -12,18 +12,23 @@ export interface ConcurrencyRecorder {
   stop(): void;
 }
 
+/** Now on Podman's clock: the stack's Podman runs on this machine. */
+export const nowNs = () => Date.now() * 1e6;
+
 export async function recordConcurrency(session: string): Promise<ConcurrencyRecorder> {
   const running = new Set<string>();
   const state = { peak: 0, starts: 0 };
   const waiters = new Set<() => void>();
-  const stream = await containerEvents(podmanClient(), [`${LABEL.session}=${session}`], (e) => {
+  const onEvent = (e: ContainerEvent) => {
     if (e.Action === 'start') {
       running.add(e.id!);
       state.starts++;
       state.peak = Math.max(state.peak, running.size);
     } else if (e.Action === 'die' || e.Action === 'died') running.delete(e.id!);
     for (const w of waiters) w();
-  });
+  };
+  // Events from before now are replays of a rotated events file (earlier tests' of the same session).
+  const stream = await containerEvents(podmanClient(), [`${LABEL.session}=${session}`], onEvent, nowNs());
   stream.on('error', () => undefined);
   return {
     get peak() {

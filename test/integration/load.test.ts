@@ -7,6 +7,7 @@ import { containerEvents } from '../../activities/streams.js';
 import { PodmanTracker } from '../../client/tracker.js';
 import { LABEL } from '../../common/convert.js';
 import { podmanClient, requireEnv, sessionContainers, stack } from '../helpers.js';
+import { nowNs } from './concurrency.js';
 import { eventually, startTracker, type TrackerFixture } from './fixtures.js';
 
 const CLIENTS = 10;
@@ -19,8 +20,11 @@ const MAX_CONCURRENT_ACTIVITIES = 8;
  */
 async function recordEvents(session: string) {
   const events: Array<{ action: string; job: string; id: string }> = [];
-  const stream = await containerEvents(podmanClient(), [`${LABEL.session}=${session}`], (e) =>
-    events.push({ action: e.Action, job: e.Actor?.Attributes?.[LABEL.job] ?? '?', id: e.id! }),
+  const stream = await containerEvents(
+    podmanClient(),
+    [`${LABEL.session}=${session}`],
+    (e) => events.push({ action: e.Action, job: e.Actor?.Attributes?.[LABEL.job] ?? '?', id: e.id! }),
+    nowNs(),
   );
   stream.on('error', () => undefined);
   return { events, stop: () => stream.destroy() };
