@@ -10,7 +10,9 @@ import { DrmaaError, invalidState, jobNotExists } from '../common/errors.js';
 import { checkPowers, NO_POWERS, type WorkerPowers } from '../common/powers.js';
 import { isEndState, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplateInput } from '../common/template.js';
+import { DEFAULT_LIVE_INTERVAL_MS } from '../common/live-output.js';
 import { eventHubOf } from './events.js';
+import { followLiveOutput } from './live-output.js';
 import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
 import { taskEndedSignal } from '../workflows/definitions.js';
 import { isExitRace, isNotFound, podmanMessage, statusOf, toDrmaaError } from './podman.js';
@@ -28,6 +30,11 @@ export interface PodmanActivityOptions {
   hostName?: string;
   /** What jobs may reach beyond their containers; default: nothing (see common/powers.ts). */
   powers?: WorkerPowers;
+  /**
+   * Live output: a running job's newest output goes to Temporal at most this often, in the
+   * heartbeats of the activity that watches it (common/live-output.ts); 0 turns it off.
+   */
+  liveOutputIntervalMs?: number;
 }
 
 export interface SubmitJobInput extends JobContext {
@@ -124,11 +131,11 @@ const runOf = (c: Docker.ContainerInspectInfo) => `${c.RestartCount ?? 0} ${c.St
  * Heartbeats while some work runs, so that a worker that dies mid-activity is noticed within the
  * heartbeat timeout rather than the (long) start-to-close timeout, and its activity is retried.
  */
-async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+async function withHeartbeat<T>(work: () => Promise<T>, details?: () => unknown): Promise<T> {
   const ctx = Context.current();
   // A local activity has no heartbeat: the workflow task it runs in is kept alive instead.
   if (ctx.info.isLocal) return work();
-  const beat = setInterval(() => ctx.heartbeat(), 2000);
+  const beat = setInterval(() => ctx.heartbeat(details?.()), 2000);
   try {
     return await work();
   } finally {
@@ -140,6 +147,7 @@ export function createActivities(opts: PodmanActivityOptions) {
   const docker = opts.docker;
   const events = eventHubOf(docker);
   const logLimit = opts.logLimitBytes ?? DEFAULT_LOG_LIMIT;
+  const liveInterval = opts.liveOutputIntervalMs ?? DEFAULT_LIVE_INTERVAL_MS;
   let hostName: Promise<string> | undefined;
   const podmanHost = () =>
     (hostName ??= opts.hostName
@@ -482,8 +490,11 @@ export function createActivities(opts: PodmanActivityOptions) {
         `(fixed upstream by containers/podman#18267)`,
     );
 
-  /** Waits for the exit; with `withinMs`, gives up after that long and answers `running`. */
-  async function waitExit(ref: ContainerRef, withinMs?: number): Promise<JobStatus> {
+  /**
+   * Waits for the exit; with `withinMs`, gives up after that long and answers `running`. Its
+   * heartbeats carry `details()`.
+   */
+  async function waitExit(ref: ContainerRef, withinMs?: number, details?: () => unknown): Promise<JobStatus> {
     const ctx = Context.current();
     // Subscribe first, then look: an exit in between is not missed, and one look is enough.
     const id = ref.containerId ?? (await findContainer(ref.jobId))?.Id;
@@ -494,7 +505,7 @@ export function createActivities(opts: PodmanActivityOptions) {
       let settled = false;
       let restartGrace: NodeJS.Timeout | undefined;
       const heartbeatMs = Math.max(1000, Math.min(10_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
-      const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), heartbeatMs);
+      const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(details?.()), heartbeatMs);
       const giveUp =
         withinMs === undefined
           ? undefined
@@ -576,12 +587,22 @@ export function createActivities(opts: PodmanActivityOptions) {
     task?: ArrayTaskRef,
     withinMs?: number,
   ): Promise<WaitAndCollectResult> {
-    const ended = await waitExit(ref, withinMs);
-    // Vanished, or (with withinMs) still running: nothing to collect yet.
-    if (ended.state === 'undetermined' || !isEndState(ended.state)) return { ended, told: false };
-    const told = task ? await tellArrayJob(task, ended.state) : false;
-    const collected = await withHeartbeat(() => collect(ref, files));
-    return { ended, collected, told };
+    // A job watched by a normal activity streams its output live; a local one (a job's first
+    // moments) has no heartbeats to carry it.
+    const live =
+      liveInterval > 0 && !Context.current().info.isLocal && ref.containerId
+        ? followLiveOutput(docker, ref.containerId, liveInterval)
+        : undefined;
+    try {
+      const ended = await waitExit(ref, withinMs, live?.current);
+      // Vanished, or (with withinMs) still running: nothing to collect yet.
+      if (ended.state === 'undetermined' || !isEndState(ended.state)) return { ended, told: false };
+      const told = task ? await tellArrayJob(task, ended.state) : false;
+      const collected = await withHeartbeat(() => collect(ref, files), live?.current);
+      return { ended, collected, told };
+    } finally {
+      live?.stop();
+    }
   }
 
   return {

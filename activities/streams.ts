@@ -66,7 +66,14 @@ export async function feedStdin(socket: Socket, path: string): Promise<void> {
   }
 }
 
-function rawLogs(docker: Docker, containerId: string, stdout: boolean, stderr: boolean): Promise<Readable> {
+/** The container's log as Podman's multiplexed stream; with `follow`, open until the container stops. */
+export function rawLogs(
+  docker: Docker,
+  containerId: string,
+  stdout: boolean,
+  stderr: boolean,
+  follow = false,
+): Promise<Readable> {
   return new Promise((resolve, reject) =>
     modemOf(docker).dial(
       {
@@ -74,11 +81,16 @@ function rawLogs(docker: Docker, containerId: string, stdout: boolean, stderr: b
         method: 'GET',
         isStream: true,
         statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
-        options: { stdout, stderr, follow: false },
+        options: { stdout, stderr, follow },
       },
       (err, stream) => (err ? reject(err) : resolve(stream)),
     ),
   );
+}
+
+/** Splits Podman's multiplexed log stream into stdout and stderr. */
+export function demux(docker: Docker, stream: Readable, stdout: Writable, stderr: Writable): void {
+  modemOf(docker).demuxStream(stream, stdout, stderr);
 }
 
 /** Collects at most `limit` bytes and counts the rest. */

@@ -24,3 +24,20 @@ export function parseSwitch(value: string, field: string): boolean {
   if (v === '' || v === '0' || v === 'false') return false;
   throw invalidArgument(`${field}: "${value}" is not true or false`);
 }
+
+/** A positive whole number from a flag or variable, or undefined when it is not given. */
+export function positiveCount(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw invalidArgument(`${name}: "${value}" is not a positive whole number`);
+  return n;
+}
+
+/** Milliseconds, zero or more, from a variable; undefined when it is not given. */
+export function wholeMs(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw invalidArgument(`${name}: "${value}" is not a whole number of milliseconds`);
+  return n;
+}

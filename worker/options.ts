@@ -3,7 +3,7 @@
 // power's flag and variable are spelled once, in POWER_OPTIONS.
 import type { Command } from 'commander';
 import { POWER_OPTIONS as P } from '../common/powers.js';
-import { positiveCount } from './worker.js';
+import { positiveCount } from '../common/units.js';
 
 const collect = (value: string, previous?: string[]) => [...(previous ?? []), value];
 

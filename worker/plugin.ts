@@ -39,6 +39,12 @@ export interface PodmanTrackerPluginOptions extends PowerSettings {
    * when another worker on this host serves it: without it, jobs never get past creation.
    */
   serveHostQueue?: boolean;
+  /**
+   * Live output: a running job's newest output goes to Temporal at most this often, in the
+   * heartbeats of the activity that watches it, for `podman-tracker run` and `logs --follow`
+   * (default 250 ms; 0: off).
+   */
+  liveOutputIntervalMs?: number;
 }
 
 const NAME = 'podman-tracker';
@@ -80,6 +86,7 @@ export class PodmanTrackerPlugin extends SimplePlugin {
       disableImagePull: this.settings.disableImagePull,
       hostName: this.settings.hostName,
       powers: this.powers,
+      liveOutputIntervalMs: this.settings.liveOutputIntervalMs,
     });
     return this.activities;
   }

@@ -12,7 +12,7 @@ import {
   type TemporalFlags,
 } from '../client/connection.js';
 import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
-import { parseSwitch } from '../common/units.js';
+import { parseSwitch, positiveCount, wholeMs } from '../common/units.js';
 import { encryptionKeysFromEnv } from '../common/data-converter.js';
 import type { EncryptionKey } from '../common/encryption.js';
 import { DrmaaError } from '../common/errors.js';
@@ -51,15 +51,8 @@ export interface WorkerConfig {
   maxConcurrentActivities?: number;
   /** Workflow tasks at once. */
   maxConcurrentWorkflowTasks?: number;
-}
-
-/** A positive whole number from a flag or variable, or undefined when it is not given. */
-export function positiveCount(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new DrmaaError('InvalidArgument', `${name}: "${value}" is not a positive whole number`);
-  return n;
+  /** A running job's newest output goes to Temporal at most this often (ms); 0: no live output. */
+  liveOutputIntervalMs?: number;
 }
 
 const switchFromEnv = (env: NodeJS.ProcessEnv, name: string) => parseSwitch(env[name] ?? '', name);
@@ -82,6 +75,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     },
     powers: powersFromEnv(env),
     encryptionKeys: encryptionKeysFromEnv(env),
+    liveOutputIntervalMs: wholeMs(env.PODMAN_TRACKER_LIVE_OUTPUT_MS, 'PODMAN_TRACKER_LIVE_OUTPUT_MS'),
     ...loadLimitsFromEnv(env),
   };
 }
@@ -154,6 +148,7 @@ export async function createWorker(config: WorkerConfig, connection?: NativeConn
     disableImagePull: config.disableImagePull,
     powers: config.powers ?? NO_POWERS,
     encryptionKey: config.encryptionKeys,
+    liveOutputIntervalMs: config.liveOutputIntervalMs,
   });
   // Podman is asked its name first: an unreachable Podman fails here, not at the first job.
   const hostName = await plugin.hostName();

@@ -1,7 +1,7 @@
 // Real processes for fault tests: a worker in a process of its own (to kill -9), and the stack's
 // services stopped and started again with scripts/stack.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,14 @@ export async function startProcess(
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // PODMAN_TRACKER_TEST_WORKER_LOGS=DIR keeps each process's output, killed ones' included.
+  const logs = process.env.PODMAN_TRACKER_TEST_WORKER_LOGS;
+  if (logs) {
+    mkdirSync(logs, { recursive: true });
+    const file = createWriteStream(join(logs, `${Date.now()}-${child.pid}.log`));
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
+  }
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${out}`)), 60_000);

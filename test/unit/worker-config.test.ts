@@ -3,15 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { positiveCount } from '../../common/units.js';
 import { addWorkerOptions } from '../../worker/options.js';
-import {
-  configFromEnv,
-  logLevelFromEnv,
-  positiveCount,
-  withFlags,
-  type WorkerConfig,
-  type WorkerFlags,
-} from '../../worker/worker.js';
+import { configFromEnv, logLevelFromEnv, withFlags, type WorkerConfig, type WorkerFlags } from '../../worker/worker.js';
 
 describe('worker load limits', () => {
   it('are Temporal defaults unless a variable or flag sets them; a flag wins', () => {
