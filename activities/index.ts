@@ -377,9 +377,10 @@ export function createActivities(opts: PodmanActivityOptions) {
       const container = docker.getContainer(containerId);
       let stdin: Socket | undefined;
       try {
-        stdin = req.inputPath ? await attachStdin(docker, containerId) : undefined;
+        const input = req.inputPath ?? (req.stdin !== undefined ? Buffer.from(req.stdin, 'base64') : undefined);
+        stdin = input !== undefined ? await attachStdin(docker, containerId) : undefined;
         await container.start();
-        if (stdin && req.inputPath) await feedStdin(stdin, req.inputPath);
+        if (stdin && input !== undefined) await feedStdin(stdin, input);
       } catch (err) {
         stdin?.destroy();
         // Podman killed in the middle of an earlier start of this container left the runtime's
@@ -703,6 +704,22 @@ export function createActivities(opts: PodmanActivityOptions) {
           if (attempt >= KILL_ATTEMPTS) throw outrunBy(ref, signal);
         }
       });
+    },
+
+    /**
+     * Passes a signal to the job's process, as `podman kill --signal` does; a container that is not
+     * running (ended, or between restarts) has no process to take it, and is left as it is.
+     */
+    async signalJob(ref: ContainerRef, signal: string): Promise<void> {
+      const c = await mustInspect(ref);
+      if (!isLive(c)) return;
+      try {
+        await docker.getContainer(c.Id).kill({ signal });
+      } catch (err) {
+        const after = await inspect({ ...ref, containerId: c.Id });
+        if (!after || !isLive(after)) return; // it ended meanwhile
+        throw toDrmaaError(err, 'InvalidArgument', `sending ${signal} to job ${ref.jobId}`);
+      }
     },
 
     /**

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { createReadStream } from 'node:fs';
 import { mkdir, open as openFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Socket } from 'node:net';
 import type Docker from 'dockerode';
@@ -54,10 +54,10 @@ export function attachStdin(docker: Docker, containerId: string): Promise<Socket
   });
 }
 
-/** Feeds a host file to an attached stdin and closes it, so the job sees end of input. */
-export async function feedStdin(socket: Socket, path: string): Promise<void> {
+/** Feeds a host file (or the caller's bytes) to an attached stdin and closes it: the job sees end of input. */
+export async function feedStdin(socket: Socket, input: string | Buffer): Promise<void> {
   try {
-    await pipeline(createReadStream(path), socket);
+    await pipeline(typeof input === 'string' ? createReadStream(input) : Readable.from([input]), socket);
   } catch (err) {
     // The job may exit without reading all of its input: that is its business, not an error.
     if ((err as NodeJS.ErrnoException).code !== 'EPIPE' && (err as NodeJS.ErrnoException).code !== 'ECONNRESET') {

@@ -31,6 +31,7 @@ export const QUERY_PATIENCE_MS = 60_000;
 
 /** gRPC status codes Temporal answers with. */
 export const GRPC = {
+  CANCELLED: 1,
   UNKNOWN: 2,
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
@@ -38,6 +39,7 @@ export const GRPC = {
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
+  ABORTED: 10,
   INTERNAL: 13,
   UNAVAILABLE: 14,
   UNAUTHENTICATED: 16,
@@ -69,15 +71,23 @@ export class WorkflowReads {
    */
   async ending<R>(id: string, deadline?: number): Promise<Ending<R>> {
     const wait = () => this.handle(id).result() as Promise<R>;
-    try {
-      return { result: await (deadline === undefined ? wait() : this.client.withDeadline(deadline, wait)) };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw jobNotExists(id);
-      if (deadline !== undefined && Date.now() >= deadline && isDeadline(err)) {
-        throw new DrmaaError('Timeout', `job ${id} had not ended when the time ran out`);
+    let failingSince: number | undefined;
+    for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
+      try {
+        return { result: await (deadline === undefined ? wait() : this.client.withDeadline(deadline, wait)) };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw jobNotExists(id);
+        if (deadline !== undefined && Date.now() >= deadline && isDeadline(err)) {
+          throw new DrmaaError('Timeout', `job ${id} had not ended when the time ran out`);
+        }
+        if (err instanceof WorkflowFailedError) return endedInTemporal(err);
+        // A long poll that Temporal broke off (restarting, overloaded, a stream reset) is asked
+        // again, within the caller's time and for at most QUERY_PATIENCE_MS of failures in a row.
+        failingSince ??= Date.now();
+        const until = Math.min(deadline ?? Infinity, failingSince + QUERY_PATIENCE_MS);
+        if (!isTransient(err) || Date.now() + pause >= until) throw DrmaaError.find(err) ?? err;
       }
-      if (err instanceof WorkflowFailedError) return endedInTemporal(err);
-      throw DrmaaError.find(err) ?? err;
+      await new Promise((r) => setTimeout(r, pause));
     }
   }
 
@@ -103,6 +113,23 @@ export class WorkflowReads {
   }
 
   /**
+   * Waits (within the deadline) until the workflow has no workflow task pending. A query sent while
+   * one is pending (its worker killed, the next not there yet) waits on a task queue and reaches the
+   * next worker beside that task, where Temporal's SDK 1.24 mishandles the pair: it runs the workflow
+   * on the task's events inside the query; refused for that, the run is evicted and the buffered task
+   * dropped. See README, "Determinism and the Temporal SDK".
+   */
+  private async noTaskPending(id: string, deadline: number): Promise<void> {
+    for (let pause = 50; Date.now() + pause < deadline; pause = Math.min(pause * 2, 1000)) {
+      const d = await this.handle(id)
+        .describe()
+        .catch(() => undefined);
+      if (!d?.raw.pendingWorkflowTask) return;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+
+  /**
    * A query, asked again while no worker could answer it yet (none polling in time, or one that had
    * to refuse: see workflows/interceptors.ts), until the deadline.
    */
@@ -114,6 +141,7 @@ export class WorkflowReads {
   ): Promise<R> {
     for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
       try {
+        await this.noTaskPending(id, deadline);
         return await this.handle(id).query(def, ...args);
       } catch (err) {
         if (!isWorkerBusy(err) || Date.now() + pause >= deadline) {
@@ -137,6 +165,22 @@ export function isWorkerBusy(err: unknown): boolean {
   return code === GRPC.DEADLINE_EXCEEDED || code === GRPC.FAILED_PRECONDITION || code === GRPC.UNAVAILABLE;
 }
 
+/** Codes of a call that Temporal broke off rather than answered: the same call may succeed again. */
+const TRANSIENT: readonly number[] = [
+  GRPC.CANCELLED,
+  GRPC.UNKNOWN,
+  GRPC.DEADLINE_EXCEEDED,
+  GRPC.RESOURCE_EXHAUSTED,
+  GRPC.ABORTED,
+  GRPC.INTERNAL,
+  GRPC.UNAVAILABLE,
+];
+
+function isTransient(err: unknown): boolean {
+  const code = grpcOf(err)?.code;
+  return code !== undefined && TRANSIENT.includes(code);
+}
+
 function isDeadline(err: unknown): boolean {
   return grpcOf(err)?.code === GRPC.DEADLINE_EXCEEDED || (err as Error | undefined)?.name === 'AbortError';
 }
@@ -146,6 +190,8 @@ export function unreachable(err: unknown, what: string): DrmaaError | undefined 
   const grpc = grpcOf(err);
   const reason = `${what}: Temporal did not answer: ${grpc?.details || grpc?.message}`;
   switch (grpc?.code) {
+    case GRPC.CANCELLED:
+    case GRPC.ABORTED:
     case GRPC.UNKNOWN:
     case GRPC.DEADLINE_EXCEEDED:
     case GRPC.INTERNAL:

@@ -17,6 +17,7 @@ import {
   type ArrayJobInput,
   type ArrayJobResult,
 } from '../workflows/array.js';
+import { followOutput, type FollowOptions, type OutputChunk } from './live-output.js';
 import { GRPC, infoOfEnding, unreachable, WorkflowReads, type Described, type Ending } from './reads.js';
 import { jobLogsWorkflow, listJobCategoriesWorkflow } from '../workflows/categories.js';
 import type { JobOutput } from '../activities/index.js';
@@ -24,6 +25,7 @@ import {
   arrayInfoQuery,
   jobControlUpdate,
   jobInfoQuery,
+  jobSignalUpdate,
   jobStateQuery,
   queuedTaskControlUpdate,
   queuedTaskStateQuery,
@@ -36,6 +38,11 @@ import {
 } from '../workflows/definitions.js';
 import { deleteJobWorkflow, deletedJobId } from '../workflows/delete.js';
 import { jobWorkflow, type JobWorkflowResult } from '../workflows/job.js';
+
+export interface AddJobOptions {
+  /** The job's stdin: at most MAX_STDIN_BYTES (1 MiB); a string is sent as UTF-8. */
+  stdin?: Uint8Array | string;
+}
 
 export interface PodmanTrackerOptions {
   client: Client;
@@ -110,14 +117,14 @@ export class PodmanTracker {
    * Checks a template as addJob does, the worker's own checks included, and starts nothing; returns
    * the template as a worker receives it (host paths made absolute). A bad one is a DrmaaError.
    */
-  validate(input: JobTemplateInput, jobId = `${this.session}.validate`): JobTemplate {
+  validate(input: JobTemplateInput, jobId = `${this.session}.validate`, stdin?: string): JobTemplate {
     const template = absolutePaths(parseJobTemplate(input));
-    toContainerRequest(template, { jobId, session: this.session });
+    toContainerRequest(template, { jobId, session: this.session, stdin });
     return template;
   }
 
-  private submission(input: JobTemplateInput, id: string) {
-    const template = this.validate(input, id);
+  private submission(input: JobTemplateInput, id: string, stdin?: string) {
+    const template = this.validate(input, id, stdin);
     return {
       session: this.session,
       template,
@@ -127,10 +134,17 @@ export class PodmanTracker {
     };
   }
 
-  /** Validates the template (nothing starts when it is bad) and starts the job. */
-  async addJob(input: JobTemplateInput): Promise<string> {
+  /**
+   * Validates the template (nothing starts when it is bad) and starts the job. `stdin` (at most
+   * MAX_STDIN_BYTES) goes to the job's stdin, as `podman run -i` sends it; it travels in the job's
+   * start, encrypted when payloads are, so that a rerun after a crash gets the same input.
+   */
+  async addJob(input: JobTemplateInput, options: AddJobOptions = {}): Promise<string> {
     const jobId = `${this.session}.${randomUUID()}`;
-    const args = [{ jobId, ...this.submission(input, jobId) }] as const;
+    const stdin = options.stdin === undefined ? undefined : Buffer.from(options.stdin).toString('base64');
+    const args = [
+      { jobId, ...this.submission(input, jobId, stdin), ...(stdin === undefined ? {} : { stdin }) },
+    ] as const;
     await this.client.workflow
       .start(jobWorkflow, { workflowId: jobId, taskQueue: this.taskQueue, args })
       .catch((err: unknown) => {
@@ -368,6 +382,30 @@ export class PodmanTracker {
       workflowId: `logs-${randomUUID()}`,
       taskQueue: this.taskQueue,
       args: [{ jobId, containerId, host }],
+    });
+  }
+
+  /**
+   * The job's stdout and stderr as they are written, then the rest from its result; ends when the
+   * job has ended (see client/live-output.ts). Reads what the server keeps: no worker, no Podman.
+   */
+  output(jobId: string, options: FollowOptions = {}): AsyncGenerator<OutputChunk> {
+    const result = this.result(jobId);
+    result.catch(() => undefined); // the generator rethrows it where it is awaited
+    return followOutput(this.client, jobId, result, options);
+  }
+
+  /**
+   * Passes a signal (SIGINT, TERM, 15, ...) to the job's process, as `podman kill --signal` does;
+   * a job that has not started yet is terminated. An ended job is InvalidState.
+   */
+  async signal(jobId: string, signal: string): Promise<JobStatusView> {
+    return this.call(jobId, async (h) => {
+      try {
+        return await h.executeUpdate(jobSignalUpdate, { args: [signal] });
+      } catch (err) {
+        throw await this.endedInstead(h, err, `cannot signal job ${jobId}`);
+      }
     });
   }
 

@@ -24,7 +24,12 @@ export interface JobContext {
   owner?: string;
   submissionMachine?: string;
   submissionTime?: string;
+  /** The caller's stdin for the job (base64, at most MAX_STDIN_BYTES), kept in the job's history. */
+  stdin?: string;
 }
+
+/** Stdin that travels with a job through Temporal (`run -i`): at most this many bytes. */
+export const MAX_STDIN_BYTES = 1024 * 1024;
 
 export interface ContainerRequest {
   /** The name derived from the job ID: stable across retries. */
@@ -34,6 +39,8 @@ export interface ContainerRequest {
   create: Docker.ContainerCreateOptions;
   /** Host file fed to the container's stdin. */
   inputPath?: string;
+  /** The caller's stdin (base64), fed to the container's stdin at its start. */
+  stdin?: string;
   /** Host files that receive the container's stdout and stderr once it has exited. */
   outputPath?: string;
   errorPath?: string;
@@ -128,8 +135,16 @@ export function toContainerRequest(t: JobTemplate, ctx: JobContext): ContainerRe
   applyResourceLimits(t, hostConfig);
   applyExtensions(t.extension?.extensionList ?? {}, create, hostConfig);
 
-  if (t.inputPath) {
-    requireAbsolute('inputPath', t.inputPath);
+  if (t.inputPath && ctx.stdin !== undefined) {
+    throw invalidArgument("inputPath and the caller's stdin are two inputs for one stdin: give one");
+  }
+  if (ctx.stdin !== undefined && Buffer.byteLength(ctx.stdin, 'base64') > MAX_STDIN_BYTES) {
+    throw invalidArgument(
+      `stdin is ${Buffer.byteLength(ctx.stdin, 'base64')} bytes; at most ${MAX_STDIN_BYTES} travel with a job`,
+    );
+  }
+  if (t.inputPath) requireAbsolute('inputPath', t.inputPath);
+  if (t.inputPath || ctx.stdin !== undefined) {
     Object.assign(create, { OpenStdin: true, StdinOnce: true, AttachStdin: true });
   }
   if (t.outputPath) requireAbsolute('outputPath', t.outputPath);
@@ -141,6 +156,7 @@ export function toContainerRequest(t: JobTemplate, ctx: JobContext): ContainerRe
       t.jobName && t.jobName.length <= MAX_CONTAINER_NAME && CONTAINER_NAME.test(t.jobName) ? t.jobName : undefined,
     create,
     inputPath: t.inputPath || undefined,
+    stdin: ctx.stdin,
     outputPath: t.outputPath || undefined,
     errorPath: t.errorPath || undefined,
     joinFiles: t.joinFiles ?? false,

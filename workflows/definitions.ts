@@ -15,6 +15,8 @@ export const jobTemplateQuery = wf.defineQuery<JobTemplate>('jobTemplate');
 export const jobControlUpdate = wf.defineUpdate<JobStatusView, [JobControlAction]>('jobControl');
 /** The same for callers that cannot wait for an answer (and for an array job to reach its tasks). */
 export const jobControlSignal = wf.defineSignal<[JobControlAction]>('jobControlSignal');
+/** A signal for the job's process (by name or number); a job with no process yet is terminated. */
+export const jobSignalUpdate = wf.defineUpdate<JobStatusView, [string]>('jobSignal');
 /** Waits inside the workflow for one of the states; a timeout is a Timeout error. */
 export const waitUpdate = wf.defineUpdate<JobStatusView, [JobState[], number | null]>('wait');
 

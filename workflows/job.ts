@@ -10,6 +10,7 @@ import {
   jobControlSignal,
   jobControlUpdate,
   jobInfoQuery,
+  jobSignalUpdate,
   jobStateQuery,
   jobTemplateQuery,
   taskEndedSignal,
@@ -28,6 +29,8 @@ export interface JobWorkflowInput {
   /** For a task of an array job: the array job to tell when the task ends, and the task number. */
   arrayJobId?: string;
   taskNumber?: number;
+  /** The caller's stdin (base64, at most 1 MiB), fed to the job's stdin; a rerun gets it again. */
+  stdin?: string;
 }
 
 export interface JobWorkflowResult {
@@ -68,6 +71,13 @@ export function validateControl(jobId: string, action: JobControlAction, state: 
   }
 }
 
+/** A signal by name (SIGINT, INT) or number, as `podman kill --signal` takes it. */
+export function validateSignal(signal: string): void {
+  if (typeof signal !== 'string' || !/^(SIG)?[A-Z][A-Z0-9+-]*$|^\d{1,2}$/.test(signal)) {
+    throw new DrmaaError('InvalidArgument', `"${String(signal)}" is not a signal (SIGINT, TERM, 15, ...)`);
+  }
+}
+
 export function validateWait(states: JobState[], timeoutMs: number | null): void {
   if (!Array.isArray(states) || states.length === 0 || !states.every(isJobState)) {
     throw new DrmaaError('InvalidArgument', `wait needs one or more job states, got ${JSON.stringify(states)}`);
@@ -93,8 +103,8 @@ function activitiesOn(taskQueue: string) {
     retry: RETRY,
   });
   // proxyActivities returns a Proxy: name the members, a spread would copy none.
-  const { createAndStartContainer, pauseJob, unpauseJob, killJob } = short;
-  return { createAndStartContainer, pauseJob, unpauseJob, killJob, waitAndCollect: watch.waitAndCollect };
+  const { createAndStartContainer, pauseJob, unpauseJob, killJob, signalJob } = short;
+  return { createAndStartContainer, pauseJob, unpauseJob, killJob, signalJob, waitAndCollect: watch.waitAndCollect };
 }
 
 /**
@@ -193,6 +203,22 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   wf.setHandler(jobControlUpdate, control, {
     validator: (action) => validateControl(jobId, action, state, starting && !containerId),
   });
+  // A signal for the job's process (`podman-tracker run` passes on its SIGINT and SIGTERM, as
+  // `podman run --sig-proxy` does). A job not started yet has no process: the signal ends it there.
+  wf.setHandler(
+    jobSignalUpdate,
+    async (signal) => {
+      if (containerId) await onHost().signalJob(ref(), signal);
+      else if (!isEndState(state)) await control('terminate');
+      return view();
+    },
+    {
+      validator: (signal) => {
+        validateSignal(signal);
+        if (isEndState(state)) throw new DrmaaError('InvalidState', `cannot signal job ${jobId}: it is ${state}`);
+      },
+    },
+  );
   wf.setHandler(jobControlSignal, async (action) => {
     // A resume sent right after a suspend (an array job passes both on to its tasks) is judged by
     // the state the suspend leads to, not dropped because the pause had not come back yet. Jobs

@@ -68,9 +68,9 @@ describe('run: a container as a function call', () => {
     expect(r).toEqual({ code: 0, stdout: 'hello world\na\nb\n', stderr: '' });
   });
 
-  it('exits 125 when the job could not start', async () => {
+  it('exits 127 when the job could not start because its command is not there, as podman run does', async () => {
     const r = await cli('run', ...image(), '/no/such/command');
-    expect(r.code).toBe(125);
+    expect(r.code).toBe(127);
     expect(r.stderr).toMatch(/did not start: startFailed/);
   });
 });

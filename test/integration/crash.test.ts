@@ -52,6 +52,41 @@ describe('a worker killed with SIGKILL', () => {
     }
   });
 
+  it('live output goes on after the worker that streamed it is killed: every line once, in order', async () => {
+    const host = `crash-live-${session}`;
+    const first = await startWorkerProcess(taskQueue, host);
+    const id = await tracker.addJob(job('for i in $(seq 1 36); do echo line$i; sleep 0.5; done'));
+    const lines: string[] = [];
+    const live: number[] = [];
+    let text = '';
+    let second: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
+    let restartedAt = Infinity;
+    try {
+      for await (const chunk of tracker.output(id)) {
+        if (!('data' in chunk) || chunk.stream !== 'stdout') continue;
+        text += chunk.data.toString();
+        const done = text.split('\n');
+        text = done.pop()!;
+        lines.push(...done);
+        live.push(Date.now());
+        if (!second && lines.includes('line4')) {
+          await first.kill9();
+          second = await startWorkerProcess(taskQueue, host);
+          restartedAt = Date.now();
+        }
+      }
+      expect(lines).toEqual(Array.from({ length: 36 }, (_, i) => `line${i + 1}`));
+      // The new worker's watch streamed again before the job ended: chunks came apart in time, not
+      // only the result's rest at the end.
+      const resumed = live.filter((t) => t > restartedAt);
+      expect(Math.max(...resumed) - Math.min(...resumed)).toBeGreaterThanOrEqual(300);
+      expect((await tracker.result(id)).info.exitStatus).toBe(0);
+    } finally {
+      await first.stop().catch(() => undefined);
+      await second?.stop();
+    }
+  }, 120_000);
+
   it('a terminate that comes before the creation is seen leaves no container behind', async () => {
     const host = `crash-create-${session}`;
     const first = await startWorkerProcess(taskQueue, host);

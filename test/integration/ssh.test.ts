@@ -69,6 +69,28 @@ afterAll(async () => {
 });
 
 describe('ssh:// Podman connections', () => {
+  it('streams a running job’s output live from the remote Podman, and takes the caller’s stdin', async () => {
+    const { tracker } = f!;
+    const id = await tracker.addJob(
+      {
+        jobCategory: stack.testImage,
+        remoteCommand: 'sh',
+        args: ['-c', 'read x; for i in 1 2 3; do echo $x$i; sleep 1; done'],
+      },
+      { stdin: 'remote\n' },
+    );
+    const seen: Array<{ at: number; text: string }> = [];
+    const t0 = performance.now();
+    for await (const chunk of tracker.output(id)) {
+      if ('data' in chunk && chunk.stream === 'stdout')
+        seen.push({ at: performance.now() - t0, text: chunk.data.toString() });
+    }
+    expect(seen.map((s) => s.text).join('')).toBe('remote1\nremote2\nremote3\n');
+    const first = seen.find((s) => s.text.includes('remote1'))!.at;
+    const last = seen.find((s) => s.text.includes('remote3'))!.at;
+    expect(last - first).toBeGreaterThanOrEqual(800);
+  }, 60_000);
+
   it('runs jobs through one SSH connection: output, exit status, stdin', async () => {
     const { tracker } = f!;
     const input = join(sshd.dir, 'input.txt');
