@@ -1,6 +1,6 @@
 // `make bench`: every case beside its raw-Podman baseline, measured in the same run, repeated to
 // quote a median and the spread. A table goes to stdout, JSON to bench/results/.
-// Sizes: BENCH_REPEAT (15), BENCH_ARRAY_TASKS (200), BENCH_ARRAY_REPEAT (3), BENCH_SCALE_TASKS
+// Cases 7 and 8 (bench/commands.ts) time the command a user types. Sizes: BENCH_REPEAT (15), BENCH_ARRAY_TASKS (200), BENCH_ARRAY_REPEAT (3), BENCH_SCALE_TASKS
 // (1000), BENCH_BURST (500), BENCH_IDLE_JOBS (20), BENCH_IDLE_SECONDS (20); BENCH_SMOKE=1 shrinks them.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { PodmanTracker } from '../client/tracker.js';
 import { cpuSeconds, diff, formatStats, num, stackPid, stats, type Stats } from './measure.js';
+import { commandCases, streamingCase, type CommandBench } from './commands.js';
 import { startProxy } from './proxy.js';
 
 const run = promisify(execFile);
@@ -30,7 +31,7 @@ const BURST = size('BENCH_BURST', 500, 20);
 const IDLE_JOBS = size('BENCH_IDLE_JOBS', 20, 3);
 const IDLE_SECONDS = size('BENCH_IDLE_SECONDS', 20, 3);
 /** BENCH_CASES=1,2 runs only those cases. */
-const CASES = new Set((process.env.BENCH_CASES ?? '1,2,3,4,5,6').split(',').map(Number));
+const CASES = new Set((process.env.BENCH_CASES ?? '1,2,3,4,5,6,7,8').split(',').map(Number));
 
 const image = env('PODMAN_TRACKER_TEST_IMAGE');
 const socket = env('PODMAN_TRACKER_PODMAN_SOCKET');
@@ -131,7 +132,8 @@ async function main() {
   const worker = await startWorker(socket, taskQueue);
   const proxy = await startProxy(join(stackDir, 'bench-proxy.sock'), socket);
   const idleQueue = `${taskQueue}-idle`;
-  const idleWorker = CASES.has(3) || CASES.has(4) ? await startWorker(proxy.socketPath, idleQueue) : undefined;
+  const idleWorker =
+    CASES.has(3) || CASES.has(4) || CASES.has(8) ? await startWorker(proxy.socketPath, idleQueue) : undefined;
   const pids = {
     temporal: await stackPid(stackDir, 'temporal'),
     podman: await stackPid(stackDir, 'podman'),
@@ -347,6 +349,17 @@ async function main() {
         note: `${done}/${BURST} done after ${allSeconds.toFixed(1)} s`,
       });
     }
+    const commandBench: CommandBench = {
+      repo,
+      image,
+      podmanArgs,
+      taskQueue,
+      session: tracker.session,
+      repeat: REPEAT,
+      log,
+    };
+    if (CASES.has(7)) rows.push(...(await commandCases(commandBench, tracker)));
+    if (CASES.has(8)) rows.push(await streamingCase(commandBench, idleQueue, proxy));
   } finally {
     worker.kill('SIGTERM');
     idleWorker?.kill('SIGTERM');

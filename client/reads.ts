@@ -21,6 +21,8 @@ export interface Described {
   type: string;
   /** RUNNING, COMPLETED, FAILED, TERMINATED, ... (Temporal's names). */
   status: string;
+  /** Whether a workflow task was pending (scheduled or started) when it was described. */
+  taskPending?: boolean;
 }
 
 /** How a job or array job ended: its result, or (a workflow ended in Temporal by hand) a failure. */
@@ -58,7 +60,7 @@ export class WorkflowReads {
   async describe(id: string): Promise<Described | undefined> {
     try {
       const d = await this.handle(id).describe();
-      return { type: d.type, status: d.status.name };
+      return { type: d.type, status: d.status.name, taskPending: !!d.raw.pendingWorkflowTask };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw DrmaaError.find(err) ?? err;
@@ -138,10 +140,12 @@ export class WorkflowReads {
     def: QueryDefinition<R, A>,
     args: A,
     deadline = Date.now() + QUERY_PATIENCE_MS,
+    /** The caller's description of the workflow, just made: the first ask needs no other. */
+    known?: Described,
   ): Promise<R> {
-    for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
+    for (let pause = 100, first = true; ; pause = Math.min(pause * 2, 2000), first = false) {
       try {
-        await this.noTaskPending(id, deadline);
+        if (!first || known?.taskPending !== false) await this.noTaskPending(id, deadline);
         return await this.handle(id).query(def, ...args);
       } catch (err) {
         if (!isWorkerBusy(err) || Date.now() + pause >= deadline) {

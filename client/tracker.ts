@@ -225,7 +225,7 @@ export class PodmanTracker {
       );
     }
     if (w.status === 'RUNNING') {
-      return this.guard(jobId, () => this.reads.query(jobId, jobStateQuery, [], deadline));
+      return this.guard(jobId, () => this.reads.query(jobId, jobStateQuery, [], deadline, w));
     }
     const { state, subState } = await this.endedInfo(jobId, w.type);
     return this.unlessDeleted(jobId, { state, subState: subState ?? '' });
@@ -246,7 +246,7 @@ export class PodmanTracker {
       );
     }
     if (w.status !== 'RUNNING') return this.unlessDeleted(jobId, await this.endedInfo(jobId, w.type));
-    const info = await this.guard(jobId, () => this.reads.query(jobId, jobInfoQuery, []));
+    const info = await this.guard(jobId, () => this.reads.query(jobId, jobInfoQuery, [], undefined, w));
     // The workflow knows when the job was dispatched; how long it has run is a matter of now.
     if ((info.state === 'running' || info.state === 'suspended') && info.dispatchTime) {
       info.wallclockTime = Math.max(0, Date.now() - Date.parse(info.dispatchTime));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_STDIN_BYTES } from '../../common/convert.js';
 import { stack } from '../helpers.js';
-import { startTracker, type TrackerFixture } from './fixtures.js';
+import { eventually, startTracker, type TrackerFixture } from './fixtures.js';
 
 const bin = fileURLToPath(new URL('../../bin/podman-tracker', import.meta.url));
 let f: TrackerFixture;
@@ -133,7 +133,8 @@ describe('stdin', () => {
     const payload = randomBytes(MAX_STDIN_BYTES / 2)
       .toString('hex')
       .slice(0, MAX_STDIN_BYTES);
-    const ok = await cli(['run', '-i', ...image(), '--', 'sh', '-c', 'wc -c; md5sum'], payload).done;
+    const ok = await cli(['run', '-i', ...image(), '--', 'sh', '-c', 'cat >/in; wc -c </in; md5sum </in'], payload)
+      .done;
     expect(ok.code).toBe(0);
     const { createHash } = await import('node:crypto');
     expect(ok.stdout).toBe(`${MAX_STDIN_BYTES}\n${createHash('md5').update(payload).digest('hex')}  -\n`);
@@ -156,7 +157,6 @@ describe('exit statuses as podman run gives them', () => {
     ['the job’s own status', ['sh', '-c', 'exit 3'], 3],
     ['127: the command is not found', ['/no/such/command'], 127],
     ['126: the command cannot be invoked', ['/etc'], 126],
-    ['128+N: the job died of signal N', ['sh', '-c', 'kill -9 $$'], 137],
   ])(
     '%s',
     async (_what, command, status) => {
@@ -165,6 +165,19 @@ describe('exit statuses as podman run gives them', () => {
     },
     60_000,
   );
+
+  it('128+N: the job died of signal N (terminate sends SIGKILL: 137)', async () => {
+    const before = new Set(await f.tracker.listJobs());
+    const r = cli(['run', ...image(), '--', 'sleep', '60']);
+    const id = await eventually(async () => {
+      const [job] = (await f.tracker.listJobs()).filter((j) => !before.has(j));
+      expect(job).toBeDefined();
+      return job!;
+    });
+    await f.tracker.wait(id, 30_000, ['running']);
+    await f.tracker.jobControl(id, 'terminate');
+    expect((await r.done).code).toBe(137);
+  }, 60_000);
 });
 
 describe('signals, detach and attach', () => {

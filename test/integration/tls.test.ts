@@ -137,7 +137,7 @@ describe('Temporal over TLS: mTLS, profiles, a wrong CA, a missing client certif
   it('a server certificate of another CA is refused, by the command and by the worker, with a clear error', async () => {
     const wrongCa = { ...mtlsEnv(mtlsQueue), TEMPORAL_TLS_SERVER_CA_CERT_PATH: certs.wrongCa };
     const r = await cli(wrongCa, ...echoHi);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(125); // `run`: podman-tracker could not run the job
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(
       new RegExp(`^error: DrmCommunication: cannot reach Temporal at ${mtls.address}: .*certificate`, 'm'),
@@ -156,7 +156,7 @@ describe('Temporal over TLS: mTLS, profiles, a wrong CA, a missing client certif
     delete env.TEMPORAL_TLS_CLIENT_CERT_PATH;
     delete env.TEMPORAL_TLS_CLIENT_KEY_PATH;
     const r = await cli(env, ...echoHi);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(125);
     expect(r.stderr).toMatch(
       new RegExp(`^error: DrmCommunication: cannot reach Temporal at ${mtls.address}: .*certificate`, 'm'),
     );
@@ -184,7 +184,7 @@ describe('Temporal over TLS: mTLS, profiles, a wrong CA, a missing client certif
 
     const before = keyed.calls.length;
     const wrong = await cli({ ...env, TEMPORAL_API_KEY: 'not-the-key' }, ...echoHi);
-    expect(wrong.code).toBe(1);
+    expect(wrong.code).toBe(125);
     expect(wrong.stderr).toMatch(/^error: DrmCommunication: cannot reach Temporal at .*invalid API key/m);
     expect(keyed.calls.slice(before).map((c) => c.authorization)).toContain('Bearer not-the-key');
   }, 120_000);

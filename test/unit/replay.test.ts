@@ -68,3 +68,16 @@ describe('histories of before the first wait came with the creation (they were t
     );
   });
 });
+
+describe('a history the SDK defect wrote that no rule can replay (README, "Determinism and the Temporal SDK")', () => {
+  // A new worker got a legacy query and the array job's workflow task together; refusing the query
+  // evicted the run, Temporal's SDK 1.24 dropped the buffered task (it timed out), a second query then
+  // ran the timer ahead of it, and the task that followed sent that update's completion before the
+  // timer cancel its signals caused. A replay of the same events in one activation answers the other
+  // way round. Kept to show the defect; queries now wait out a pending workflow task instead.
+  it('an array job whose timed-out task was dropped by the SDK', async () => {
+    await expect(replay('array-dropped-task-nondeterminism.json')).rejects.toThrow(
+      /Timer machine does not handle this event: HistoryEvent\(id: 37, WorkflowExecutionUpdateCompleted\)/,
+    );
+  });
+});
