@@ -15,6 +15,8 @@ interface Watcher {
 export class ContainerEventHub {
   private stream?: Promise<Readable>;
   private readonly watchers = new Map<string, Set<Watcher>>();
+  /** Watchers of every container's events. */
+  private readonly everything = new Set<Watcher>();
 
   constructor(private readonly docker: Docker) {}
 
@@ -40,6 +42,19 @@ export class ContainerEventHub {
     return stop;
   }
 
+  /** As watch, for the events of every container. */
+  async watchAll(watcher: Watcher): Promise<() => void> {
+    this.everything.add(watcher);
+    const stop = () => void this.everything.delete(watcher);
+    try {
+      await this.open();
+    } catch (err) {
+      stop();
+      throw err;
+    }
+    return stop;
+  }
+
   /** Closes the stream (the worker is stopping); waits still registered are told it broke. */
   close(): void {
     void this.stream?.then(
@@ -53,6 +68,7 @@ export class ContainerEventHub {
     this.stream ??= containerEvents(this.docker, [], (e) => {
       const id = e.id ?? e.Actor?.ID;
       for (const w of (id && this.watchers.get(id)) || []) w.onEvent(e);
+      for (const w of this.everything) w.onEvent(e);
     }).then(
       (s) => {
         // The stream ends only when Podman's service goes away: every wait retries, and the next
@@ -76,8 +92,9 @@ export class ContainerEventHub {
 
   private broken(err: Error): void {
     this.stream = undefined;
-    const all = [...this.watchers.values()].flatMap((s) => [...s]);
+    const all = [...this.watchers.values()].flatMap((s) => [...s]).concat([...this.everything]);
     this.watchers.clear();
+    this.everything.clear();
     for (const w of all) w.onBroken(err);
   }
 }

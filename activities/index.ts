@@ -13,6 +13,7 @@ import { parseJobTemplate, type JobInfo, type JobTemplateInput } from '../common
 import { DEFAULT_LIVE_INTERVAL_MS } from '../common/live-output.js';
 import { eventHubOf } from './events.js';
 import { followLiveOutput } from './live-output.js';
+import { KEPT_FOR_OUTPUT } from './removals.js';
 import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
 import { taskEndedSignal } from '../workflows/definitions.js';
 import { isExitRace, isNotFound, podmanMessage, statusOf, toDrmaaError } from './podman.js';
@@ -108,9 +109,12 @@ export interface SessionJob {
 }
 
 const DEFAULT_LOG_LIMIT = 1024 * 1024;
-/** `rm` is honoured by removing the container once its result is collected, not by Podman's auto-remove:
- * a container that removes itself while the worker is down takes the job's exit status with it. */
-const RM_LABEL = 'podman-tracker.rm';
+/**
+ * `rm` is honoured by removing the container once the job's workflow has closed (activities/removals.ts),
+ * not by Podman's auto-remove (a container that removes itself while the worker is down takes the job's
+ * exit status with it), nor when its result is collected (a collection whose report is lost runs again).
+ */
+const RM_LABEL = LABEL.rm;
 /** How long an exited container under a restart policy has to come back before its exit is final. */
 const RESTART_GRACE_MS = 3000;
 /** Signals sent to a container that keeps exiting before the signal lands, restarted each time. */
@@ -437,16 +441,8 @@ export function createActivities(opts: PodmanActivityOptions) {
       throw toDrmaaError(err, 'Internal', `collecting the output of job ${ref.jobId}`);
     }
     if (filesFailed && s.info) {
-      const why = `${filesFailed.kind}: ${filesFailed.message}; the container and its output are kept`;
+      const why = `${filesFailed.kind}: ${filesFailed.message}; ${KEPT_FOR_OUTPUT}`;
       return { ...s, info: { ...s.info, annotation: why }, output };
-    }
-    if (c.Config.Labels?.[RM_LABEL] === 'true') {
-      await docker
-        .getContainer(c.Id)
-        .remove({ v: true })
-        .catch((err: unknown) => {
-          if (!isNotFound(err)) throw toDrmaaError(err, 'Internal', `removing the container of job ${ref.jobId}`);
-        });
     }
     return { ...s, output };
   }

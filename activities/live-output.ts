@@ -61,6 +61,13 @@ const REOPEN_MS = 1000;
  */
 export function followLiveOutput(docker: Docker, containerId: string, intervalMs: number): LiveOutputFollower {
   const ctx = Context.current();
+  // A test's mock activity environment may have no client: the windows are kept, and go nowhere.
+  let client: Context['client'] | undefined;
+  try {
+    client = ctx.client;
+  } catch {
+    client = undefined;
+  }
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let lastSent = 0;
@@ -70,7 +77,7 @@ export function followLiveOutput(docker: Docker, containerId: string, intervalMs
     lastSent = Date.now();
     // Through the worker's client, as an outside heartbeat: the SDK's own heartbeats are throttled
     // to most of the heartbeat timeout, far too slow for output someone watches.
-    ctx.client.activity.heartbeat(ctx.info.taskToken, current()).catch(() => undefined);
+    client?.activity.heartbeat(ctx.info.taskToken, current()).catch(() => undefined);
   };
   const onData = () => {
     if (stopped || timer) return;

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import { TerminatedFailure, TimeoutFailure, CancelledFailure, type QueryDefinition } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees no named exports in it
 import { DrmaaError, jobNotExists } from '../common/errors.js';
 import type { JobState } from '../common/states.js';
 import type { JobInfo } from '../common/template.js';
@@ -21,8 +22,8 @@ export interface Described {
   type: string;
   /** RUNNING, COMPLETED, FAILED, TERMINATED, ... (Temporal's names). */
   status: string;
-  /** Whether a workflow task was pending (scheduled or started) when it was described. */
-  taskPending?: boolean;
+  /** Whether a workflow task waited for a worker (scheduled, not started) when it was described. */
+  taskWaiting?: boolean;
 }
 
 /** How a job or array job ended: its result, or (a workflow ended in Temporal by hand) a failure. */
@@ -60,7 +61,7 @@ export class WorkflowReads {
   async describe(id: string): Promise<Described | undefined> {
     try {
       const d = await this.handle(id).describe();
-      return { type: d.type, status: d.status.name, taskPending: !!d.raw.pendingWorkflowTask };
+      return { type: d.type, status: d.status.name, taskWaiting: waitsForWorker(d.raw) };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw DrmaaError.find(err) ?? err;
@@ -115,18 +116,19 @@ export class WorkflowReads {
   }
 
   /**
-   * Waits (within the deadline) until the workflow has no workflow task pending. A query sent while
-   * one is pending (its worker killed, the next not there yet) waits on a task queue and reaches the
-   * next worker beside that task, where Temporal's SDK 1.24 mishandles the pair: it runs the workflow
-   * on the task's events inside the query; refused for that, the run is evicted and the buffered task
-   * dropped. See README, "Determinism and the Temporal SDK".
+   * Waits (within the deadline) while a workflow task of the workflow waits for a worker (scheduled,
+   * not started: its worker killed, the next not there yet). A query sent then waits on a task queue
+   * and reaches the next worker beside that task, where Temporal's SDK 1.24 mishandles the pair: it
+   * runs the workflow on the task's events inside the query; refused for that, the run is evicted and
+   * the task dropped. A task a worker has started takes the query with it. See README, "Determinism
+   * and the Temporal SDK".
    */
-  private async noTaskPending(id: string, deadline: number): Promise<void> {
+  private async noTaskWaiting(id: string, deadline: number): Promise<void> {
     for (let pause = 50; Date.now() + pause < deadline; pause = Math.min(pause * 2, 1000)) {
       const d = await this.handle(id)
         .describe()
         .catch(() => undefined);
-      if (!d?.raw.pendingWorkflowTask) return;
+      if (!d || !waitsForWorker(d.raw)) return;
       await new Promise((r) => setTimeout(r, pause));
     }
   }
@@ -145,7 +147,7 @@ export class WorkflowReads {
   ): Promise<R> {
     for (let pause = 100, first = true; ; pause = Math.min(pause * 2, 2000), first = false) {
       try {
-        if (!first || known?.taskPending !== false) await this.noTaskPending(id, deadline);
+        if (!first || known?.taskWaiting !== false) await this.noTaskWaiting(id, deadline);
         return await this.handle(id).query(def, ...args);
       } catch (err) {
         if (!isWorkerBusy(err) || Date.now() + pause >= deadline) {
@@ -167,6 +169,12 @@ export function isWorkerBusy(err: unknown): boolean {
   if (err instanceof QueryNotRegisteredError) return err.message.includes(RUN_AHEAD_REFUSED);
   const code = grpcOf(err)?.code;
   return code === GRPC.DEADLINE_EXCEEDED || code === GRPC.FAILED_PRECONDITION || code === GRPC.UNAVAILABLE;
+}
+
+/** A workflow task scheduled and not yet started by a worker. */
+function waitsForWorker(raw: { pendingWorkflowTask?: { state?: number | null } | null }): boolean {
+  const state = raw.pendingWorkflowTask?.state;
+  return state === proto.temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
 }
 
 /** Codes of a call that Temporal broke off rather than answered: the same call may succeed again. */

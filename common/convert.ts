@@ -15,6 +15,8 @@ export const LABEL = {
   submissionMachine: 'podman-tracker.submissionMachine',
   submissionTime: 'podman-tracker.submissionTime',
   accounting: 'podman-tracker.accounting',
+  /** The template's `rm`: the container goes once the job's result is kept (activities/removals.ts). */
+  rm: 'podman-tracker.rm',
 } as const;
 
 /** Who submitted the job and where: written onto the container so JobInfo can be read back. */

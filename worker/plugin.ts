@@ -11,6 +11,8 @@ import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerInterceptors, Wo
 import type Docker from 'dockerode';
 import { createActivities } from '../activities/index.js';
 import { createTaskActivities } from '../activities/tasks.js';
+import { startRemovals, type Removals } from '../activities/removals.js';
+import { Client } from '@temporalio/client';
 import { connect, disconnect } from '../activities/podman.js';
 import type { SshOptions } from '../activities/ssh.js';
 import { defaultConnectionUri, describeConnection, parseConnectionUri } from '../common/connection.js';
@@ -59,6 +61,7 @@ export class PodmanTrackerPlugin extends SimplePlugin {
   private running = 0;
   private host?: Promise<string>;
   private activities?: ReturnType<typeof createActivities>;
+  private removals?: Removals;
 
   constructor(options: PodmanTrackerPluginOptions = {}) {
     const keys = typeof options.encryptionKey === 'string' ? parseKeys(options.encryptionKey) : options.encryptionKey;
@@ -132,10 +135,18 @@ export class PodmanTrackerPlugin extends SimplePlugin {
     this.running++;
     try {
       const host = await this.hostName();
+      // `rm` containers go once their jobs' workflows have closed (activities/removals.ts).
+      const o = worker.options;
+      this.removals ??= startRemovals(
+        this.podman(),
+        new Client({ connection: worker.connection, namespace: o.namespace, dataConverter: o.dataConverter }),
+      );
       if (this.settings.serveHostQueue === false) return await next(worker);
       await runBeside(worker, next, await this.hostQueueWorker(worker, host));
     } finally {
       if (--this.running === 0 && this.docker) {
+        this.removals?.stop();
+        this.removals = undefined;
         disconnect(this.docker);
         this.docker = undefined;
         this.activities = undefined;

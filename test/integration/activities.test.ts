@@ -120,16 +120,30 @@ describe('retries and idempotence', () => {
     const r = await h.run('waitAndCollect', job, {});
     expect(r.ended.state).toBe('done');
     expect(r.collected).toMatchObject({ state: 'done', output: { stdout: 'finished\n', stderr: '' } });
-    // rm: removed once collected (Podman lists short IDs)
-    expect((await sessionContainers(session)).filter((id) => job.containerId.startsWith(id))).toEqual([]);
+    // rm: kept until the job's workflow has closed (a collection run again finds it); the worker's
+    // removals take it then (lifecycle.test.ts). Podman lists short IDs.
+    expect((await sessionContainers(session)).filter((id) => job.containerId.startsWith(id))).toHaveLength(1);
   });
 
   it('createAndStartContainer with a first wait: a short job is created, seen to end and collected in one call', async () => {
-    const r = await submit({ remoteCommand: 'sh', args: ['-c', 'echo hi; exit 3'], extension: { extensionList: { rm: 'true' } } }, undefined, { files: {}, withinMs: 5000 }); // prettier-ignore
+    const template = {
+      remoteCommand: 'sh',
+      args: ['-c', 'echo hi; exit 3'],
+      extension: { extensionList: { rm: 'true' } },
+    };
+    const jobId = `${session}.job-${++seq}`;
+    const r = await submit(template, jobId, { files: {}, withinMs: 5000 });
     expect(r.containerId).toMatch(/^[0-9a-f]{64}$/);
     expect(r.quick?.ended.state).toBe('failed');
     expect(r.quick?.collected).toMatchObject({ state: 'failed', info: { exitStatus: 3 }, output: { stdout: 'hi\n' } });
-    expect((await sessionContainers(session)).filter((id) => r.containerId.startsWith(id))).toEqual([]);
+    // Run again (its workflow task lost, say), the call finds the same container and runs nothing twice.
+    const again = await h.run('createAndStartContainer', jobInput(template, jobId), { files: {}, withinMs: 5000 });
+    expect(again.containerId).toBe(r.containerId);
+    expect(again.quick?.collected).toMatchObject({
+      state: 'failed',
+      info: { exitStatus: 3 },
+      output: { stdout: 'hi\n' },
+    });
   });
 
   it('createAndStartContainer with a first wait: without a window it only creates; a longer job answers running', async () => {
@@ -221,7 +235,7 @@ describe('streams', () => {
     expect(logs).toMatchObject({ stdout: 'x\nx\nx\nx\nx\n', stdoutTruncated: 4990, stderr: '' });
   });
 
-  it('removes an rm job once its result is collected', async () => {
+  it('keeps an rm job’s container when its result is collected (the worker removes it once the job has closed)', async () => {
     const job = await submit({
       remoteCommand: 'sh',
       args: ['-c', 'echo bye; exit 4'],
@@ -231,8 +245,8 @@ describe('streams', () => {
     expect(ended).toMatchObject({ state: 'failed', info: { exitStatus: 4 } });
     const r = await h.run('collectResult', job);
     expect(r.output?.stdout).toBe('bye\n');
-    expect(await sessionContainers(session)).not.toContain(job.containerId.slice(0, 12));
-    expect((await h.run('inspectJob', job)).state).toBe('undetermined');
+    expect(await sessionContainers(session)).toContain(job.containerId.slice(0, 12));
+    expect((await h.run('inspectJob', job)).state).toBe('failed');
   });
 });
 

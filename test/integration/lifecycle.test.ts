@@ -204,3 +204,25 @@ describe('a container that vanishes', () => {
     expect((await f.tracker.result(id)).info).toMatchObject({ state: 'failed', subState: 'containerLost' });
   });
 });
+
+describe('rm (podman run --rm)', () => {
+  it('a job’s container goes once its result is kept, short and long jobs alike', async () => {
+    const rm = { extension: { extensionList: { rm: 'true' } } };
+    const short = await f.tracker.addJob({
+      jobCategory: stack.testImage,
+      remoteCommand: 'echo',
+      args: ['short'],
+      ...rm,
+    });
+    const long = await f.tracker.addJob({ jobCategory: stack.testImage, remoteCommand: 'sh', args: ['-c', 'sleep 1; echo long'], ...rm }); // prettier-ignore
+    for (const [id, out] of [
+      [short, 'short\n'],
+      [long, 'long\n'],
+    ] as const) {
+      expect((await f.tracker.result(id)).stdout).toBe(out);
+      await eventually(async () => {
+        expect(await podman('ps', '-a', '-q', '--filter', `label=podman-tracker.job=${id}`)).toBe('');
+      });
+    }
+  });
+});

@@ -97,8 +97,10 @@ describe('load', () => {
       const twice = [...perJob].filter(([, containers]) => containers.length !== 1);
       expect(Object.fromEntries(twice), `jobs with more than one ${action}`).toEqual({});
     }
-    // rm jobs removed their containers once collected; the others keep theirs until deleted.
-    expect(await sessionContainers(f.session)).toHaveLength(results.filter((r) => !r.rm).length);
+    // rm jobs' containers go once their jobs have closed; the others keep theirs until deleted.
+    await eventually(async () => {
+      expect(await sessionContainers(f.session)).toHaveLength(results.filter((r) => !r.rm).length);
+    }, 30_000);
 
     // Every client lists all 200, whoever submitted them.
     await eventually(async () => {

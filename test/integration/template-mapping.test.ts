@@ -173,12 +173,13 @@ describe('extensions, read back from Podman', () => {
     expect(inside).toEqual(host);
   });
 
-  it('rm: the container is gone once the result is collected', async () => {
+  it('rm: marked for removal, not removed by Podman, nor by the collection (the worker removes it once the job has closed)', async () => {
     const { jobId, containerId, inspect } = await ext({ rm: 'true' });
     expect(inspect.Config.Labels['podman-tracker.rm']).toBe('true');
+    expect(inspect.HostConfig.AutoRemove).toBe(false);
     await h.run('waitForExit', { jobId, containerId });
     await h.run('collectResult', { jobId, containerId });
-    await expect(podmanInspect(containerId)).rejects.toThrow(/no such/i);
+    expect((await podmanInspect(containerId)).State.Running).toBe(false);
   });
 
   it('entrypoint, as a word or a JSON array', async () => {
