@@ -33,6 +33,8 @@ export const MAX_IN_FLIGHT = 1000;
 /** Tasks started per run before it continues as new (each costs the parent about four events). */
 const TASKS_PER_RUN = 400;
 const TASK_CHECK_INTERVAL_MS = 5 * 60_000;
+/** The patch (wf.patched) after which the quiet-task check has a timer of its own. */
+const OWN_CHECK_TIMER = 'own-check-timer';
 
 /**
  * Task workflows are started by a local activity, not as child workflows: the array job then records
@@ -350,16 +352,34 @@ export async function arrayJobWorkflow(input: ArrayJobInput): Promise<ArrayJobRe
     }
   };
 
+  const news = () =>
+    ended() === tasks.length ||
+    (!c.terminating && running.size < limit && (c.backlog.length > 0 || queuedCount() > 0)) ||
+    startedThisRun >= TASKS_PER_RUN ||
+    wf.workflowInfo().continueAsNewSuggested;
+  const checkEvery = input.taskCheckIntervalMs ?? TASK_CHECK_INTERVAL_MS;
+  // The check for quiet tasks runs on a timer of its own that the loop never cancels: a wait with a
+  // timeout cancels and starts a timer at every task's end, two events each, and those commands,
+  // beside an update's answer in the same activation, came out in another order when the SDK split
+  // the activation (README, "Determinism and the Temporal SDK"). Runs begun before wait as they did.
+  const ownCheckTimer = wf.patched(OWN_CHECK_TIMER);
+  let checkDue = false;
+  const armCheck = () => void wf.sleep(checkEvery).then(() => (checkDue = true));
+  if (ownCheckTimer) armCheck();
+
   while (ended() < tasks.length) {
-    const news = await wf.condition(
-      () =>
-        ended() === tasks.length ||
-        (!c.terminating && running.size < limit && (c.backlog.length > 0 || queuedCount() > 0)) ||
-        startedThisRun >= TASKS_PER_RUN ||
-        wf.workflowInfo().continueAsNewSuggested,
-      input.taskCheckIntervalMs ?? TASK_CHECK_INTERVAL_MS,
-    );
-    if (!news) {
+    let hasNews: boolean;
+    if (ownCheckTimer) {
+      await wf.condition(() => news() || checkDue);
+      hasNews = news();
+      if (checkDue) {
+        checkDue = false;
+        armCheck();
+      }
+    } else {
+      hasNews = await wf.condition(news, checkEvery);
+    }
+    if (!hasNews) {
       if (running.size) await checkQuietTasks();
       continue;
     }

@@ -166,6 +166,10 @@ describe('the SDK defect itself, in the smallest workflow (test/fixtures/run-ahe
         namespace: 'default',
         workflowExecution: { workflowId: id },
       });
+      // The server deletes in the background: gone before the replay of every history lists it.
+      await eventually(async () => {
+        await expect(client.workflow.getHandle(id).describe()).rejects.toThrow(/not found/i);
+      }, 30_000);
       seen.push(failures.map((f) => f.error));
       if (failures.length) break;
     }
