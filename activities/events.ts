@@ -25,27 +25,24 @@ export class ContainerEventHub {
    * is called; `onBroken` if the stream breaks first. Resolves once the stream is open, so that a
    * look at the container after this cannot miss an event.
    */
-  async watch(containerId: string, watcher: Watcher): Promise<() => void> {
+  watch(containerId: string, watcher: Watcher): Promise<() => void> {
     let set = this.watchers.get(containerId);
     if (!set) this.watchers.set(containerId, (set = new Set()));
     set.add(watcher);
-    const stop = () => {
+    return this.openFor(() => {
       set.delete(watcher);
       if (set.size === 0 && this.watchers.get(containerId) === set) this.watchers.delete(containerId);
-    };
-    try {
-      await this.open();
-    } catch (err) {
-      stop();
-      throw err;
-    }
-    return stop;
+    });
   }
 
   /** As watch, for the events of every container. */
-  async watchAll(watcher: Watcher): Promise<() => void> {
+  watchAll(watcher: Watcher): Promise<() => void> {
     this.everything.add(watcher);
-    const stop = () => void this.everything.delete(watcher);
+    return this.openFor(() => void this.everything.delete(watcher));
+  }
+
+  /** Opens the stream for a watcher just registered; `stop` unregisters it, also if it cannot open. */
+  private async openFor(stop: () => void): Promise<() => void> {
     try {
       await this.open();
     } catch (err) {

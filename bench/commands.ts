@@ -6,20 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PodmanTracker } from '../client/tracker.js';
 import type { CountingProxy } from './proxy.js';
-import { stats, type Stats } from './measure.js';
+import { stats, type Row, type Stats } from './measure.js';
 
 const run = promisify(execFile);
-
-export interface CommandRow {
-  case: string;
-  measure: string;
-  podmanTracker: Stats | number;
-  raw?: Stats | number;
-  ratio?: number;
-  target: string;
-  met?: boolean;
-  note?: string;
-}
 
 export interface CommandBench {
   repo: string;
@@ -39,7 +28,7 @@ async function wall(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promis
 }
 
 /** Case 7: each command and its baseline in turn, `repeat` pairs, so that drift hits both alike. */
-export async function commandCases(b: CommandBench, tracker: PodmanTracker): Promise<CommandRow[]> {
+export async function commandCases(b: CommandBench, tracker: PodmanTracker): Promise<Row[]> {
   const env = { ...process.env, PODMAN_TRACKER_TASK_QUEUE: b.taskQueue, PODMAN_TRACKER_SESSION: b.session };
   const cli = (...args: string[]) => wall(process.execPath, [join(b.repo, 'bin/podman-tracker'), ...args], env);
   const sleeper = await tracker.addJob({ jobCategory: b.image, remoteCommand: 'sleep', args: ['3600'] });
@@ -94,11 +83,7 @@ export async function commandCases(b: CommandBench, tracker: PodmanTracker): Pro
  * Case 8: a job that writes a line every 100 ms for 10 s, followed by `logs --follow` with its worker
  * behind the counting proxy: Podman requests per second of streaming, and how late lines arrive.
  */
-export async function streamingCase(
-  b: CommandBench,
-  proxyTaskQueue: string,
-  proxy: CountingProxy,
-): Promise<CommandRow> {
+export async function streamingCase(b: CommandBench, proxyTaskQueue: string, proxy: CountingProxy): Promise<Row> {
   b.log('case 8: 10 s of live output, a line every 100 ms');
   const env = { ...process.env, PODMAN_TRACKER_TASK_QUEUE: proxyTaskQueue, PODMAN_TRACKER_SESSION: b.session };
   const script = 'i=0; while [ $i -lt 100 ]; do echo $i; i=$((i+1)); usleep 100000; done';

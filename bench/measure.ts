@@ -40,3 +40,15 @@ export const num = (x: number) => x.toFixed(x < 10 ? 2 : x < 100 ? 1 : 0);
 
 /** `median (min-max, n=N)`. */
 export const formatStats = (x: Stats) => `${num(x.median)} (${num(x.min)}-${num(x.max)}, n=${x.n})`;
+
+/** A line of the results table: podman-tracker's figure, raw Podman's beside it, and the target. */
+export interface Row {
+  case: string;
+  measure: string;
+  podmanTracker: Stats | number;
+  raw?: Stats | number;
+  ratio?: number;
+  target: string;
+  met?: boolean;
+  note?: string;
+}

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { PodmanTracker } from '../client/tracker.js';
-import { cpuSeconds, diff, formatStats, num, stackPid, stats, type Stats } from './measure.js';
+import { cpuSeconds, diff, formatStats, num, stackPid, stats, type Row, type Stats } from './measure.js';
 import { commandCases, streamingCase, type CommandBench } from './commands.js';
 import { startProxy } from './proxy.js';
 
@@ -110,17 +110,6 @@ async function startWorker(socketPath: string, taskQueue: string): Promise<Child
     child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
   });
   return child;
-}
-
-interface Row {
-  case: string;
-  measure: string;
-  podmanTracker: Stats | number;
-  raw?: Stats | number;
-  ratio?: number;
-  target: string;
-  met?: boolean;
-  note?: string;
 }
 
 const median = (x: Stats | number) => (typeof x === 'number' ? x : x.median);
