@@ -6,11 +6,18 @@ import {
   isGrpcServiceError,
   QueryNotRegisteredError,
   WorkflowFailedError,
+  WorkflowUpdateFailedError,
   WorkflowNotFoundError,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { TerminatedFailure, TimeoutFailure, CancelledFailure, type QueryDefinition } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  type QueryDefinition,
+} from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees no named exports in it
 import { DrmaaError, jobNotExists } from '../common/errors.js';
@@ -47,6 +54,29 @@ export const GRPC = {
   UNAVAILABLE: 14,
   UNAUTHENTICATED: 16,
 } as const;
+
+/** How often an update the server rejected as unprocessed is sent again. */
+const UNPROCESSED_ATTEMPTS = 5;
+
+/**
+ * Sends an update again when the server rejected it as `UnprocessedUpdate`: a worker completed the
+ * workflow task that carried it without answering it (the SDK dropped the task it was buffered with;
+ * README, "Determinism and the Temporal SDK"). It was never accepted, so nothing of it happened.
+ */
+export async function unlessUnprocessed<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      const unprocessed =
+        err instanceof WorkflowUpdateFailedError &&
+        err.cause instanceof ApplicationFailure &&
+        err.cause.type === 'UnprocessedUpdate';
+      if (!unprocessed || attempt >= UNPROCESSED_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
 
 const grpcOf = (err: unknown) => [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
 

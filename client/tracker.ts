@@ -18,7 +18,15 @@ import {
   type ArrayJobResult,
 } from '../workflows/array.js';
 import { followOutput, type FollowOptions, type OutputChunk } from './live-output.js';
-import { GRPC, infoOfEnding, unreachable, WorkflowReads, type Described, type Ending } from './reads.js';
+import {
+  GRPC,
+  infoOfEnding,
+  unlessUnprocessed,
+  unreachable,
+  WorkflowReads,
+  type Described,
+  type Ending,
+} from './reads.js';
 import { jobLogsWorkflow, listJobCategoriesWorkflow } from '../workflows/categories.js';
 import type { JobOutput } from '../activities/index.js';
 import {
@@ -510,7 +518,7 @@ export class PodmanTracker {
 
   /** A call on the job's workflow, with Temporal's errors as DRMAA2 errors. */
   private call<T>(jobId: string, fn: (h: AnyHandle) => Promise<T>): Promise<T> {
-    return this.guard(jobId, () => fn(this.reads.handle(jobId)));
+    return this.guard(jobId, () => unlessUnprocessed(() => fn(this.reads.handle(jobId))));
   }
 
   /** An update to a workflow that has closed fails as "not found": say that the job has ended instead. */

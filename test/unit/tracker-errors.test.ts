@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { unlessUnprocessed } from '../../client/reads.js';
 import { startFailure } from '../../client/tracker.js';
 import { DrmaaError } from '../../common/errors.js';
 
@@ -28,5 +31,38 @@ describe('a refused workflow start', () => {
     expect(startFailure(drmaa, 'x')).toBe(drmaa);
     const other = new TypeError('boom');
     expect(startFailure(other, 'x')).toBe(other);
+  });
+});
+
+describe('an update the server rejected as unprocessed', () => {
+  const rejected = (type: string) =>
+    new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ type, nonRetryable: true }));
+
+  it('is sent again, and its answer is the answer', async () => {
+    let sent = 0;
+    const answer = await unlessUnprocessed(async () => {
+      if (++sent < 3) throw rejected('UnprocessedUpdate');
+      return 'running';
+    });
+    expect({ answer, sent }).toEqual({ answer: 'running', sent: 3 });
+  });
+
+  it('is given up after five sends; other failures are not sent again', async () => {
+    let sent = 0;
+    await expect(
+      unlessUnprocessed(async () => {
+        sent++;
+        throw rejected('UnprocessedUpdate');
+      }),
+    ).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(sent).toBe(5);
+    sent = 0;
+    await expect(
+      unlessUnprocessed(async () => {
+        sent++;
+        throw rejected('InvalidState');
+      }),
+    ).rejects.toThrow('Workflow Update failed');
+    expect(sent).toBe(1);
   });
 });
