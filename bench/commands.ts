@@ -2,6 +2,7 @@
 // `podman-tracker --help`, `state JOB` and `run` against `node -e 0` and `podman --remote run --rm`, and
 // what live output costs Podman while a job streams.
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PodmanTracker } from '../client/tracker.js';
@@ -18,6 +19,11 @@ export interface CommandBench {
   session: string;
   repeat: number;
   log(s: string): void;
+}
+
+/** The host's uptime in ms, as a container reads it too. */
+function uptimeMs(): number {
+  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
 }
 
 /** Wall milliseconds of a command, which must succeed. */
@@ -86,7 +92,9 @@ export async function commandCases(b: CommandBench, tracker: PodmanTracker): Pro
 export async function streamingCase(b: CommandBench, proxyTaskQueue: string, proxy: CountingProxy): Promise<Row> {
   b.log('case 8: 10 s of live output, a line every 100 ms');
   const env = { ...process.env, PODMAN_TRACKER_TASK_QUEUE: proxyTaskQueue, PODMAN_TRACKER_SESSION: b.session };
-  const script = 'i=0; while [ $i -lt 100 ]; do echo $i; i=$((i+1)); usleep 100000; done';
+  // Each line carries the host's uptime when it was written (containers share /proc/uptime), so a
+  // line's lateness is the uptime when it arrived here less that, to /proc/uptime's 10 ms.
+  const script = 'i=0; while [ $i -lt 100 ]; do read u _ </proc/uptime; echo "$i $u"; i=$((i+1)); usleep 100000; done';
   const { stdout } = await run(
     process.execPath,
     [join(b.repo, 'bin/podman-tracker'), 'submit', '--image', b.image, '--', 'sh', '-c', script],
@@ -94,32 +102,27 @@ export async function streamingCase(b: CommandBench, proxyTaskQueue: string, pro
   );
   const id = stdout.trim();
   const follow = spawn(process.execPath, [join(b.repo, 'bin/podman-tracker'), 'logs', '--follow', id], { env });
-  const arrivals: number[] = [];
-  let first: number | undefined;
+  const lateness: number[] = [];
   let buffered = '';
   proxy.reset();
   const t0 = performance.now();
   follow.stdout.on('data', (d: Buffer) => {
-    const now = performance.now();
+    const now = uptimeMs();
     buffered += d.toString();
     const lines = buffered.split('\n');
     buffered = lines.pop()!;
-    for (const line of lines) {
-      first ??= now;
-      // Line n is written about n * 100 ms after line 0: how much later than that it arrived.
-      arrivals.push(now - first - Number(line) * 100);
-    }
+    for (const line of lines) lateness.push(now - Number(line.split(' ')[1]) * 1000);
   });
   await new Promise((resolve) => follow.on('close', resolve));
   const seconds = (performance.now() - t0) / 1000;
   const requests = proxy.total();
-  const lag = stats(arrivals.map((a) => Math.max(0, a)));
+  const lag = stats(lateness);
   return {
     case: '8 live output',
     measure: 'Podman requests/s while streaming',
     podmanTracker: requests / seconds,
-    target: 'no request per line (the log is followed once)',
-    met: requests / seconds < 1,
-    note: `${arrivals.length} lines in ${seconds.toFixed(1)} s; ${requests} Podman requests (${[...proxy.counts()].map(([k, v]) => `${k} x${v}`).join(', ')}); lines arrived a median ${lag.median.toFixed(0)} ms (p90 ${lag.p90.toFixed(0)} ms) after their time`,
+    target: 'no request per line (the log is followed once); lines within 0.5 s (p90)',
+    met: requests / seconds < 1 && lag.p90 <= 500,
+    note: `${lateness.length} lines in ${seconds.toFixed(1)} s; ${requests} Podman requests (${[...proxy.counts()].map(([k, v]) => `${k} x${v}`).join(', ')}); lines arrived a median ${lag.median.toFixed(0)} ms (p90 ${lag.p90.toFixed(0)} ms, max ${lag.max.toFixed(0)} ms) after they were written`,
   };
 }

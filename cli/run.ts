@@ -77,7 +77,8 @@ export interface AttachOptions {
 /** Follows the job's output until it ends; the exit status `run` gives for it. */
 export async function attach(t: PodmanTracker, id: string, o: AttachOptions): Promise<number> {
   const follow = async () => {
-    for await (const chunk of t.output(id)) {
+    const result = t.result(id);
+    for await (const chunk of t.output(id, { result })) {
       const stream = chunk.stream === 'stdout' ? process.stdout : process.stderr;
       if ('data' in chunk) await write(stream, chunk.data);
       else
@@ -85,7 +86,7 @@ export async function attach(t: PodmanTracker, id: string, o: AttachOptions): Pr
           `${chunk.lost} bytes of ${chunk.stream} are not shown: the job's result keeps the first MiB (use --output/--error)`,
         );
     }
-    return t.result(id);
+    return result;
   };
   const r = await (o.sigProxy ? proxySignals(t, id, follow()) : follow());
   if (o.exitStatus === false) return 0;

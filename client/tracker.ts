@@ -397,8 +397,12 @@ export class PodmanTracker {
    * The job's stdout and stderr as they are written, then the rest from its result; ends when the
    * job has ended (see client/live-output.ts). Reads what the server keeps: no worker, no Podman.
    */
-  output(jobId: string, options: FollowOptions = {}): AsyncGenerator<OutputChunk> {
-    const result = this.result(jobId);
+  output(
+    jobId: string,
+    options: FollowOptions & { result?: Promise<JobWorkflowResult> } = {},
+  ): AsyncGenerator<OutputChunk> {
+    // A caller that wants the result too passes its own wait for it: one long poll, not two.
+    const result = options.result ?? this.result(jobId);
     result.catch(() => undefined); // the generator rethrows it where it is awaited
     return followOutput(this.client, jobId, result, options);
   }

@@ -28,9 +28,10 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node22',
-  minify: true,
-  // Workflows are started by their function's name: minified, jobWorkflow would go as another type.
-  keepNames: true,
+  // Names stay as they are: workflows are started by their function's name (minified, jobWorkflow
+  // would go as another type), and esbuild's keepNames would name every function again at load.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: false,
   allowOverwrite: true,
   metafile: true,
