@@ -12,7 +12,7 @@ import { isEndState, type JobState } from '../common/states.js';
 import { parseJobTemplate, type JobInfo, type JobTemplateInput } from '../common/template.js';
 import { DEFAULT_LIVE_INTERVAL_MS } from '../common/live-output.js';
 import { eventHubOf } from './events.js';
-import { followLiveOutput } from './live-output.js';
+import { captureOutput, followLiveOutput } from './live-output.js';
 import { KEPT_FOR_OUTPUT } from './removals.js';
 import { jobInfoOf, jobStateOf, willRestart } from './jobinfo.js';
 import { taskEndedSignal } from '../workflows/definitions.js';
@@ -380,13 +380,17 @@ export function createActivities(opts: PodmanActivityOptions) {
       }
       const container = docker.getContainer(containerId);
       let stdin: Socket | undefined;
+      let capture: { stop(): void } | undefined;
       try {
         const input = req.inputPath ?? (req.stdin !== undefined ? Buffer.from(req.stdin, 'base64') : undefined);
         stdin = input !== undefined ? await attachStdin(docker, containerId) : undefined;
+        // Live output has every byte from the first only if it is attached before the start.
+        if (liveInterval > 0) capture = await captureOutput(docker, containerId);
         await container.start();
         if (stdin && input !== undefined) await feedStdin(stdin, input);
       } catch (err) {
         stdin?.destroy();
+        capture?.stop();
         // Podman killed in the middle of an earlier start of this container left the runtime's
         // state or the network's address of it behind, and no start of it can succeed now. Its
         // process never ran (it is still created): a new container takes its place, once.

@@ -1,13 +1,16 @@
-// Live output of a running job (common/live-output.ts): the activity that watches the job follows
-// the container's log and sends the newest bytes of each stream as its heartbeat details, at most
-// every `intervalMs` and only when there are new ones. One log request per run of the container,
-// however long it streams; nothing goes into the job's history.
+// Live output of a running job (common/live-output.ts): the activity that watches the job sends the
+// newest bytes of each stream as its heartbeat details, at most every `intervalMs` and only when
+// there are new ones; nothing goes into the job's history. The bytes come from an attach to the
+// container made before it started (captureOutput), which has every byte from the first, counted
+// exactly: one request per job, however long it writes. A watch without one (a worker that started
+// after the job did) follows Podman's log instead, whose counts may be short (see attachOutput), and
+// says so.
 import { Context, log } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { LIVE_WINDOW_BYTES, type LiveOutput, type OutputWindow } from '../common/live-output.js';
-import { demux, rawLogs } from './streams.js';
+import { attachOutput, demux, rawLogs } from './streams.js';
 
 /** The newest LIVE_WINDOW_BYTES of a stream; a log opened again skips what was seen before. */
 class StreamWindow extends Writable {
@@ -52,12 +55,48 @@ export interface LiveOutputFollower {
   stop(): void;
 }
 
+/** A container's output as an attach of this worker process has it, from the container's start. */
+interface Capture {
+  out: StreamWindow;
+  err: StreamWindow;
+  listeners: Set<() => void>;
+}
+
+const captures = new Map<string, Capture>();
+
+/**
+ * Attaches to the container's output before it starts (the caller starts it next), so that this
+ * process's watch of the job has every byte from the first. Best effort: without it the watch
+ * follows Podman's log. The capture ends with the container, or with `stop` when the start failed.
+ */
+export async function captureOutput(docker: Docker, containerId: string): Promise<{ stop(): void }> {
+  const none = { stop: () => undefined };
+  if (captures.has(containerId)) return none;
+  let socket;
+  try {
+    socket = await attachOutput(docker, containerId);
+  } catch (e) {
+    log.debug('live output: no attach to the container', { containerId, error: String(e) });
+    return none;
+  }
+  const listeners = new Set<() => void>();
+  const notify = () => listeners.forEach((l) => l());
+  const capture: Capture = { out: new StreamWindow(notify), err: new StreamWindow(notify), listeners };
+  captures.set(containerId, capture);
+  demux(docker, socket, capture.out, capture.err);
+  socket.once('close', () => {
+    if (captures.get(containerId) === capture) captures.delete(containerId);
+  });
+  return { stop: () => socket.destroy() };
+}
+
 /** How long a log that ended waits before it is opened again (a restart, or Podman back). */
 const REOPEN_MS = 1000;
 
 /**
- * Follows the container's log until stopped, sending the windows as heartbeat details. Best effort:
- * a log that cannot be read is opened again, and never fails the activity.
+ * Sends the windows as heartbeat details until stopped: this process's capture of the container's
+ * output when it has one, else Podman's log, followed (and opened again when it ends early).
+ * Best effort: output that cannot be read never fails the activity.
  */
 export function followLiveOutput(docker: Docker, containerId: string, intervalMs: number): LiveOutputFollower {
   const ctx = Context.current();
@@ -71,7 +110,8 @@ export function followLiveOutput(docker: Docker, containerId: string, intervalMs
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let lastSent = 0;
-  const current = (): LiveOutput => ({ liveOutput: 1, stdout: out.view(), stderr: err.view() });
+  // The windows: the capture's, or the follow's below.
+  let current: () => LiveOutput;
   const send = () => {
     timer = undefined;
     lastSent = Date.now();
@@ -83,10 +123,33 @@ export function followLiveOutput(docker: Docker, containerId: string, intervalMs
     if (stopped || timer) return;
     timer = setTimeout(send, Math.max(0, lastSent + intervalMs - Date.now()));
   };
+  const finish = () => {
+    stopped = true;
+    // What came last goes now: a caller may see it before the job's result.
+    if (timer) {
+      clearTimeout(timer);
+      send();
+    }
+  };
+
+  const capture = captures.get(containerId);
+  if (capture) {
+    capture.listeners.add(onData);
+    current = () => ({ liveOutput: 1, stdout: capture.out.view(), stderr: capture.err.view() });
+    if (capture.out.total + capture.err.total > 0) onData(); // written before this watch began
+    return {
+      current,
+      stop() {
+        capture.listeners.delete(onData);
+        finish();
+      },
+    };
+  }
+
   const out = new StreamWindow(onData);
   const err = new StreamWindow(onData);
+  current = () => ({ liveOutput: 1, stdout: out.view(), stderr: err.view(), exact: false });
   let stopFollowing = () => undefined as void;
-
   void (async () => {
     while (!stopped) {
       try {
@@ -111,12 +174,7 @@ export function followLiveOutput(docker: Docker, containerId: string, intervalMs
   return {
     current,
     stop() {
-      stopped = true;
-      // What came last goes now: a caller may see it before the job's result.
-      if (timer) {
-        clearTimeout(timer);
-        send();
-      }
+      finish();
       stopFollowing();
     },
   };

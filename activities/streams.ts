@@ -30,16 +30,32 @@ function modemOf(docker: Docker): ModemSettings {
  * speaks the upgrade itself over the modem's own transport.
  */
 export function attachStdin(docker: Docker, containerId: string): Promise<Socket> {
+  return hijack(docker, containerId, 'stdin=1&stdout=0&stderr=0');
+}
+
+/**
+ * Attaches to the container's stdout and stderr as they are written (Podman's multiplexed stream,
+ * for `demux`), from conmon itself: every byte, in order. Attached before the start, it has them
+ * all from the first; Podman's log follow skips whole stretches when it reads a record that is
+ * still being written (Podman 4.3, k8s-file), and is no source of live output to count bytes by.
+ */
+export function attachOutput(docker: Docker, containerId: string): Promise<Socket> {
+  return hijack(docker, containerId, 'stdin=0&stdout=1&stderr=1');
+}
+
+function hijack(docker: Docker, containerId: string, streams: string): Promise<Socket> {
   const m = modemOf(docker);
   return new Promise((resolve, reject) => {
     const req = http.request({
       ...(m.socketPath ? { socketPath: m.socketPath } : { host: m.host, port: m.port }),
       agent: m.agent,
       method: 'POST',
-      path: `/containers/${encodeURIComponent(containerId)}/attach?stream=1&stdin=1&stdout=0&stderr=0`,
+      path: `/containers/${encodeURIComponent(containerId)}/attach?stream=1&${streams}`,
       headers: { Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Length': 0 },
     });
-    req.on('upgrade', (_res, socket) => {
+    req.on('upgrade', (_res, socket, head: Buffer) => {
+      // Bytes that came with the upgrade's answer are the stream's first.
+      if (head.length) socket.unshift(head);
       // Until the feed starts, nothing else listens: an error then (the job or Podman gone) must not
       // be an uncaught 'error' event. The socket keeps it, and the feed's pipeline reports it.
       socket.on('error', () => undefined);

@@ -81,6 +81,7 @@ export async function attach(t: PodmanTracker, id: string, o: AttachOptions): Pr
     for await (const chunk of t.output(id, { result })) {
       const stream = chunk.stream === 'stdout' ? process.stdout : process.stderr;
       if ('data' in chunk) await write(stream, chunk.data);
+      else if ('note' in chunk) note(chunk.note);
       else
         note(
           `${chunk.lost} bytes of ${chunk.stream} are not shown: the job's result keeps the first MiB (use --output/--error)`,

@@ -13,6 +13,11 @@ export interface LiveOutput {
   liveOutput: 1;
   stdout: OutputWindow;
   stderr: OutputWindow;
+  /**
+   * false: the windows come from Podman's log follow (a watch that could not attach from the
+   * container's start), which may have skipped bytes: offsets are not places in the job's result.
+   */
+  exact?: false;
 }
 
 /** At most this many of the newest bytes of each stream travel in one heartbeat. */

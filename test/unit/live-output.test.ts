@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { newsOf } from '../../common/live-output.js';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { followOutput, pickUp } from '../../client/live-output.js';
+import { newsOf, type LiveOutput } from '../../common/live-output.js';
 import { exitStatusOf } from '../../cli/run.js';
 
 const window = (offset: number, text: string) => ({ offset, data: Buffer.from(text).toString('base64') });
@@ -47,5 +50,68 @@ describe('the exit status of `run`, as `podman run` gives it', () => {
     expect(exitStatusOf(ended(undefined, podman('exec: "/etc": is a directory: OCI permission denied')))).toBe(126);
     expect(exitStatusOf(ended(undefined, 'DeniedByDrms: privileged containers are not granted'))).toBe(125);
     expect(exitStatusOf(ended(undefined))).toBe(125);
+  });
+});
+
+describe('following a job whose watch is not exact (a log follow, after a worker restart)', () => {
+  const b = (s: string) => Buffer.from(s);
+  it('goes on in the result after the last line shown, found from a line’s start', () => {
+    expect(pickUp(b('1\n2\n3\n4\n5\n6\n'), b(''))).toBe(0);
+    expect(pickUp(b('1\n2\n3\n4\n5\n6\n'), b('1\n2\n3\n'))).toBe(6);
+    // The follow skipped 3 and 4: the result goes on after 5.
+    expect(pickUp(b('1\n2\n3\n4\n5\n6\n'), b('1\n2\n5\n'))).toBe(10);
+    // "5" is not found in "15".
+    expect(pickUp(b('13\n14\n15\n16\n'), b('9\n5\n'))).toBe(undefined);
+    expect(pickUp(b('13\n14\n15\n16\n'), b('9\n15\n'))).toBe(9);
+  });
+
+  /** A client whose job's workflow shows the given heartbeats, one per describe, then closes. */
+  function fakeClient(beats: LiveOutput[]) {
+    const converter = { payloadConverter: defaultPayloadConverter, payloadCodecs: [], failureConverter: undefined };
+    let n = 0;
+    const handle = {
+      async describe() {
+        const beat = beats[n++];
+        if (!beat) return { status: { name: 'COMPLETED' }, raw: { pendingActivities: [] } };
+        const payloads = [defaultPayloadConverter.toPayload(beat)];
+        return {
+          status: { name: 'RUNNING' },
+          raw: { pendingActivities: [{ activityType: { name: 'waitAndCollect' }, heartbeatDetails: { payloads } }] },
+        };
+      },
+    };
+    return { options: { loadedDataConverter: converter }, workflow: { getHandle: () => handle } } as unknown as Client;
+  }
+  const win = (offset: number, text: string) => ({ offset, data: b(text).toString('base64') });
+  const result = (stdout: string) =>
+    Promise.resolve({ info: { id: 'j', state: 'done' }, stdout, stderr: '', stdoutTruncated: 0, stderrTruncated: 0 });
+
+  async function shown(client: Client, stdout: string) {
+    let out = '';
+    const notes: string[] = [];
+    for await (const c of followOutput(
+      client,
+      'j',
+      new Promise((r) => setTimeout(() => r(result(stdout)), 50)) as never,
+      {
+        intervalMs: 1,
+      },
+    )) {
+      if ('data' in c) out += c.data.toString();
+      else if ('note' in c) notes.push(c.note);
+    }
+    return { out, notes };
+  }
+
+  it('exact windows: the result goes on where they stopped', async () => {
+    const client = fakeClient([{ liveOutput: 1, stdout: win(0, '1\n2\n'), stderr: win(0, '') }]);
+    expect(await shown(client, '1\n2\n3\n')).toEqual({ out: '1\n2\n3\n', notes: [] });
+  });
+
+  it('inexact windows: says so, and neither repeats nor guesses what it shows from the result', async () => {
+    const client = fakeClient([{ liveOutput: 1, stdout: win(0, '1\n2\n5\n'), stderr: win(0, ''), exact: false }]);
+    const { out, notes } = await shown(client, '1\n2\n3\n4\n5\n6\n');
+    expect(out).toBe('1\n2\n5\n6\n');
+    expect(notes).toEqual([expect.stringMatching(/follows Podman's log, which can skip or repeat lines/)]);
   });
 });
