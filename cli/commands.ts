@@ -8,7 +8,7 @@ import { tracker } from './session.js';
 import { parseDuration, templateFrom, type TemplateFlags } from './template-options.js';
 
 export async function run(g: Globals, command: string[], flags: RunFlags): Promise<void> {
-  const t = await tracker(g);
+  const t = tracker(g);
   if (flags.attach !== undefined) {
     if (command.length || flags.image || flags.template) {
       throw new DrmaaError('InvalidArgument', '--attach follows a job started before: it takes no command or template');
@@ -32,7 +32,7 @@ export async function submit(
   command: string[],
   flags: TemplateFlags & { interactive?: boolean },
 ): Promise<void> {
-  const t = await tracker(g);
+  const t = tracker(g);
   const template = await templateFrom(flags, command);
   const id = await t.addJob(template, { stdin: flags.interactive ? await readStdin() : undefined });
   if (g.json) json({ id });
@@ -40,7 +40,7 @@ export async function submit(
 }
 
 export async function submitArray(g: Globals, command: string[], flags: ArrayFlags): Promise<void> {
-  const t = await tracker(g);
+  const t = tracker(g);
   const template = await templateFrom(flags, command);
   const id = await t.addArrayJob(template, flags.begin, flags.end, flags.step, flags.maxParallel);
   if (g.json && !flags.wait) {
@@ -70,19 +70,19 @@ export async function submitArray(g: Globals, command: string[], flags: ArrayFla
 }
 
 export async function state(g: Globals, job: string): Promise<void> {
-  printStatus(g, await (await tracker(g)).jobState(job));
+  printStatus(g, await tracker(g).jobState(job));
 }
 
 export async function info(g: Globals, job: string): Promise<void> {
-  json(await (await tracker(g)).jobInfo(job));
+  json(await tracker(g).jobInfo(job));
 }
 
 export async function template(g: Globals, job: string): Promise<void> {
-  json(await (await tracker(g)).jobTemplate(job));
+  json(await tracker(g).jobTemplate(job));
 }
 
 export async function control(g: Globals, job: string, action: JobControlAction): Promise<void> {
-  printStatus(g, await (await tracker(g)).jobControl(job, action));
+  printStatus(g, await tracker(g).jobControl(job, action));
 }
 
 export async function wait(g: Globals, job: string, o: { timeout?: string; state: string }): Promise<void> {
@@ -90,16 +90,16 @@ export async function wait(g: Globals, job: string, o: { timeout?: string; state
   const bad = states.filter((s) => !isJobState(s));
   if (bad.length) throw new DrmaaError('InvalidArgument', `--state: unknown state ${bad.join(', ')}`);
   const timeout = o.timeout === undefined ? null : parseDuration(o.timeout, '--timeout');
-  printStatus(g, await (await tracker(g)).wait(job, timeout, states as JobState[]));
+  printStatus(g, await tracker(g).wait(job, timeout, states as JobState[]));
 }
 
 export async function remove(g: Globals, job: string): Promise<void> {
-  await (await tracker(g)).deleteJob(job);
+  await tracker(g).deleteJob(job);
   if (g.json) json({ deleted: job });
 }
 
 export async function list(g: Globals): Promise<void> {
-  const t = await tracker(g);
+  const t = tracker(g);
   const ids = await t.listJobs();
   if (!g.json) {
     ids.forEach((id) => out(id));
@@ -109,19 +109,19 @@ export async function list(g: Globals): Promise<void> {
 }
 
 export async function listArray(g: Globals, arrayJob: string): Promise<void> {
-  const ids = await (await tracker(g)).listArrayJobs(arrayJob);
+  const ids = await tracker(g).listArrayJobs(arrayJob);
   if (g.json) json(ids);
   else ids.forEach((id) => out(id));
 }
 
 export async function categories(g: Globals): Promise<void> {
-  const names = await (await tracker(g)).listJobCategories();
+  const names = await tracker(g).listJobCategories();
   if (g.json) json(names);
   else names.forEach((n) => out(n));
 }
 
 export async function logs(g: Globals, job: string, o: { stderr?: boolean; follow?: boolean }): Promise<void> {
-  const t = await tracker(g);
+  const t = tracker(g);
   if (o.follow) {
     await attach(t, job, { sigProxy: false, exitStatus: false });
     return;

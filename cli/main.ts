@@ -6,7 +6,7 @@ import { JOB_CONTROL_ACTIONS } from '../common/states.js';
 import { addWorkerOptions } from '../worker/options.js';
 import type { WorkerFlags } from '../worker/worker.js';
 import { forbidRepeats, intArg, type ArrayFlags, type RunFlags } from './flags.js';
-import { cleanUp, failure, USAGE, type Globals } from './output.js';
+import { cleanUp, connectionRefusal, connectionRefused, failure, USAGE, type Globals } from './output.js';
 import { addTemporalOptions } from './temporal-options.js';
 import { addTemplateOptions, type TemplateFlags } from './template-options.js';
 
@@ -144,15 +144,19 @@ forbidRepeats(program);
 let running = '';
 program.hook('preAction', (_program, command) => void (running = command.name()));
 
+let refused = false;
 try {
-  await program.parseAsync(process.argv);
+  const parsed = program.parseAsync(process.argv);
+  parsed.catch(() => undefined); // raced below: a call still waiting when Temporal refused is dropped
+  await Promise.race([parsed, connectionRefused.catch((err: unknown) => Promise.reject(((refused = true), err)))]);
 } catch (err) {
   if (err instanceof CommanderError) {
     // --help and --version end here too, with status 0.
     if (err.exitCode !== 0) failure(globals(), 'InvalidArgument', err.message.replace(/^error: /, ''), USAGE);
   } else {
     const { DrmaaError } = await import('../common/errors.js');
-    const e = DrmaaError.find(err);
+    // A call refused for the connection's sake (no server, TLS, API key) is told as its check tells it.
+    const e = DrmaaError.find((await connectionRefusal()) ?? err);
     // `run` answers as `podman run` does: 125 when the job could not be run.
     const status = running === 'run' ? 125 : 1;
     if (e) failure(globals(), e.kind, e.message, status);
@@ -160,4 +164,6 @@ try {
   }
 } finally {
   await cleanUp();
+  // The command's calls may still be retrying against the refused connection: they are not waited for.
+  if (refused) process.exit();
 }

@@ -31,6 +31,31 @@ export function failure(g: Globals, kind: string, message: string, status: numbe
   process.exitCode = status;
 }
 
+let refuse: (err: unknown) => void = () => undefined;
+let check: Promise<void> | undefined;
+/**
+ * Rejects when Temporal refused this command's connection (checked beside its first call, see
+ * cli/session.ts): the command is then over, whatever call of it still waits.
+ */
+export const connectionRefused = new Promise<never>((_, reject) => (refuse = reject));
+connectionRefused.catch(() => undefined);
+
+/** The check of this command's connection, which says why Temporal refused it if it did. */
+export function watchConnection(checked: Promise<void>): void {
+  check = checked;
+  checked.catch(refuse);
+}
+
+/** Why Temporal refused this command's connection, once the check has answered; undefined if it did not. */
+export function connectionRefusal(): Promise<unknown> {
+  return check
+    ? check.then(
+        () => undefined,
+        (err: unknown) => err,
+      )
+    : Promise.resolve(undefined);
+}
+
 /** A note to the user beside a command's output, as podman-tracker's own words. */
 export function note(text: string): void {
   process.stderr.write(`podman-tracker: ${text}\n`);

@@ -1,21 +1,24 @@
 // The Temporal connection of one command, and the JobTracker over it.
 import { Client, type Connection } from '@temporalio/client';
-import { connectTemporal, temporalConnection } from '../client/connection.js';
+import { connectTemporalLazily, temporalConnection } from '../client/connection.js';
 import { PodmanTracker } from '../client/tracker.js';
 import { dataConverterFromEnv } from '../common/data-converter.js';
-import { atExit, type Globals } from './output.js';
+import { atExit, watchConnection, type Globals } from './output.js';
 
-let connection: Promise<Connection> | undefined;
+let connection: Connection | undefined;
 
-export async function tracker(g: Globals): Promise<PodmanTracker> {
+export function tracker(g: Globals): PodmanTracker {
   const t = temporalConnection(g);
   if (!connection) {
-    connection = connectTemporal(t);
+    // Opened by the first call; a refusal (no server, TLS, API key) ends the command (cli/main.ts).
+    const lazy = connectTemporalLazily(t);
+    watchConnection(lazy.checked);
+    connection = lazy.connection;
     const made = connection;
-    atExit(async () => (await made).close());
+    atExit(() => made.close());
   }
   return new PodmanTracker({
-    client: new Client({ connection: await connection, namespace: t.namespace, dataConverter: dataConverterFromEnv() }),
+    client: new Client({ connection, namespace: t.namespace, dataConverter: dataConverterFromEnv() }),
     session: g.session,
     taskQueue: g.taskQueue,
   });

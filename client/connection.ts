@@ -115,6 +115,20 @@ export async function connectTemporal(c: TemporalConnection): Promise<Connection
 }
 
 /**
+ * A connection that opens with its first call, and the server's check of it (what `connectTemporal`
+ * waits for) going on beside that call: a command's first call does not wait a round trip and a
+ * protobuf encoder of its own for the check. `checked` rejects as `connectTemporal` would.
+ */
+export function connectTemporalLazily(c: TemporalConnection): { connection: Connection; checked: Promise<void> } {
+  const connection = Connection.lazy({ address: c.address, tls: c.tls, apiKey: c.apiKey, metadata: c.metadata });
+  const checked = connection.ensureConnected().catch(async (err: unknown) => {
+    throw unreachableTemporal(c, err, c.tls ? await tlsFailure(c) : undefined);
+  });
+  checked.catch(() => undefined); // the caller awaits it where it matters
+  return { connection, checked };
+}
+
+/**
  * A Temporal client as the `podman-tracker` command makes one: connection from the profile, the
  * variables and `flags`; pass `plugins: [new PodmanTrackerPlugin(...)]` for its data converter.
  * Close it with `client.connection.close()`.

@@ -53,6 +53,10 @@ export async function* followOutput(
   const handle = client.workflow.getHandle(jobId);
 
   while (!ended && !options.signal?.aborted) {
+    // A look after each interval, not at once: a job that ends within it (a short function call)
+    // costs no description, and the first window comes no later than the watch sends it.
+    await pause(interval, result, options.signal);
+    if (ended || options.signal?.aborted) break;
     const described = await handle.describe().catch(() => undefined); // a hiccup: look again
     if (described && described.status.name !== 'RUNNING') break;
     for (const activity of described?.raw.pendingActivities ?? []) {
@@ -81,7 +85,6 @@ export async function* followOutput(
         }
       }
     }
-    await pause(interval, result, options.signal);
   }
   if (options.signal?.aborted) return;
 
